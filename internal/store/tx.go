@@ -213,3 +213,32 @@ func timePtr(t sql.NullTime) *time.Time {
 	u := t.Time.UTC()
 	return &u
 }
+
+// tenantHas reports whether table holds a row with id in the actor's tenant.
+// table is always one of ours, never input.
+func (t *tx) tenantHas(table, id string) (bool, error) {
+	var n int
+	if err := t.queryRow(`SELECT COUNT(*) FROM `+table+` WHERE tenant_id = ? AND id = ?`, t.actor.TenantID, id).Scan(&n); err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
+
+// rowLock locks the rows a change reads on PostgreSQL, so two concurrent
+// updates serialise and the second sees the first's version. SQLite needs
+// none: its write transactions start with an immediate lock.
+func (t *tx) rowLock() string {
+	if t.s.dialect == Postgres {
+		return ` FOR UPDATE`
+	}
+	return ""
+}
+
+// removed audits and announces a deletion: the audit keeps the state before;
+// the event carries it too, so subscribers know what went away.
+func (t *tx) removed(action, entity, id string, before any) error {
+	if err := t.audit(action, entity, id, before, nil); err != nil {
+		return err
+	}
+	return t.emit(action, id, atende.PermConfigRead, before)
+}

@@ -1,0 +1,160 @@
+// Package httpapi serves atende's REST API under /api/v1, the event WebSocket,
+// the OpenAPI document and the operational endpoints (/healthz, /readyz,
+// /metrics).
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/atende/atende"
+	"github.com/atende/atende/internal/auth"
+	"github.com/atende/atende/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config wires the API to its dependencies.
+type Config struct {
+	Store    *store.Store
+	Bus      atende.Bus
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // metrics are registered here and served at /metrics
+	// SecureCookies marks session cookies Secure; set when serving TLS or
+	// behind a TLS-terminating proxy.
+	SecureCookies bool
+	Version       string
+}
+
+// Server is the HTTP handler of atende.
+type Server struct {
+	cfg    Config
+	mux    *http.ServeMux
+	log    *slog.Logger
+	routes []route
+
+	loginByAccount *auth.Limiter
+	loginByIP      *auth.Limiter
+
+	reqDuration *prometheus.HistogramVec
+	wsClients   prometheus.Gauge
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+
+	openapiOnce sync.Once
+	openapiDoc  []byte
+}
+
+// New builds the HTTP handler and starts its background sweeps.
+func New(cfg Config) (*Server, error) {
+	s := &Server{
+		cfg:            cfg,
+		mux:            http.NewServeMux(),
+		log:            cfg.Logger,
+		loginByAccount: auth.NewLimiter(),
+		loginByIP:      auth.NewLimiter(),
+		stop:           make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	// An address may try more accounts than one account gets tries: an
+	// office behind one NAT shares an IP.
+	s.loginByIP.Free = 30
+	s.reqDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "atende_http_request_duration_seconds",
+		Help:    "HTTP requests by route pattern and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "status"})
+	s.wsClients = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "atende_websocket_clients",
+		Help: "Connected event-stream WebSocket clients.",
+	})
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(s.reqDuration, s.wsClients)
+	}
+	s.routesAuth()
+	s.routesTenant()
+	s.routesUsers()
+	s.routesConfig()
+	s.routesContacts()
+	s.routesConversations()
+	s.routesEvents()
+	s.routesOps()
+	s.wg.Add(1)
+	go s.sweep()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	if s.cfg.SecureCookies {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close stops background work and ends event streams.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.wg.Wait()
+}
+
+// sweep forgets stale rate-limit entries and expired sessions and keys.
+func (s *Server) sweep() {
+	defer s.wg.Done()
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.loginByAccount.Sweep()
+			s.loginByIP.Sweep()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if _, err := s.cfg.Store.DeleteExpiredSessions(ctx); err != nil {
+				s.log.Warn("delete expired sessions", "err", err)
+			}
+			if err := s.cfg.Store.PruneIdempotencyKeys(ctx, 24*time.Hour); err != nil {
+				s.log.Warn("prune idempotency keys", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// routesOps registers health, readiness, metrics and the OpenAPI document.
+func (s *Server) routesOps() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.cfg.Version})
+	})
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.cfg.Store.Ping(r.Context()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			s.problem(w, r, "unavailable", "the database does not answer", "")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "store": string(s.cfg.Store.Dialect())})
+	})
+	if s.cfg.Registry != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	}
+	s.mux.HandleFunc("GET "+apiPrefix+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(s.OpenAPI())
+	})
+	// Anything else under the API is a problem+json 404, not an HTML page.
+	s.mux.HandleFunc(apiPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		s.problem(w, r, atende.ENotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path, "")
+	})
+}

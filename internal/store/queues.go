@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+
+	"github.com/atende/atende"
+)
+
+var errQueueNotFound = atende.Errorf(atende.ENotFound, "queue not found")
+
+const queueCols = `id, tenant_id, name, description, channels, skills, sl_target_pct, sl_threshold_sec, priority, max_wait_sec, team_ids, created_at, updated_at, version`
+
+func scanQueue(row interface{ Scan(...any) error }) (*atende.Queue, error) {
+	var q atende.Queue
+	var channels, skills, teams string
+	if err := row.Scan(&q.ID, &q.TenantID, &q.Name, &q.Description, &channels, &skills, &q.SLTargetPct, &q.SLThresholdSec,
+		&q.Priority, &q.MaxWaitSec, &teams, &q.CreatedAt, &q.UpdatedAt, &q.Version); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errQueueNotFound
+		}
+		return nil, err
+	}
+	if err := fromJSON(channels, &q.Channels); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(skills, &q.Skills); err != nil {
+		return nil, err
+	}
+	if err := fromJSON(teams, &q.TeamIDs); err != nil {
+		return nil, err
+	}
+	nonNilQueue(&q)
+	q.CreatedAt, q.UpdatedAt = q.CreatedAt.UTC(), q.UpdatedAt.UTC()
+	return &q, nil
+}
+
+// nonNilQueue makes the queue's lists encode as [] rather than null.
+func nonNilQueue(q *atende.Queue) {
+	if q.Channels == nil {
+		q.Channels = []atende.Channel{}
+	}
+	if q.Skills == nil {
+		q.Skills = []atende.RequiredSkill{}
+	}
+	if q.TeamIDs == nil {
+		q.TeamIDs = []string{}
+	}
+}
+
+// prepareQueue validates q, drops repeated channels and teams (keeping the
+// order given) and checks every skill and team exists in the actor's tenant.
+func (t *tx) prepareQueue(q *atende.Queue) error {
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	q.Channels = uniqueInOrder(q.Channels)
+	q.TeamIDs = uniqueInOrder(q.TeamIDs)
+	nonNilQueue(q)
+	for _, r := range q.Skills {
+		ok, err := t.tenantHas("skills", r.SkillID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return atende.FieldError("skills", "skill %s does not exist", r.SkillID)
+		}
+	}
+	for _, id := range q.TeamIDs {
+		ok, err := t.tenantHas("teams", id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return atende.FieldError("team_ids", "team %s does not exist", id)
+		}
+	}
+	return nil
+}
+
+func uniqueInOrder[T comparable](in []T) []T {
+	out := make([]T, 0, len(in))
+	for _, v := range in {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CreateQueue stores a new queue in the actor's tenant. Its skills and teams
+// must exist in that tenant.
+func (s *Store) CreateQueue(ctx context.Context, a atende.Actor, q *atende.Queue) error {
+	return s.write(ctx, "queue.create", a, func(tx *tx) error {
+		if err := tx.prepareQueue(q); err != nil {
+			return err
+		}
+		q.ID, q.TenantID = atende.NewID(), a.TenantID
+		q.CreatedAt, q.UpdatedAt, q.Version = tx.now, tx.now, 1
+		if _, err := tx.exec(`INSERT INTO queues (`+queueCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			q.ID, q.TenantID, q.Name, q.Description, jsonText(q.Channels), jsonText(q.Skills), q.SLTargetPct, q.SLThresholdSec,
+			q.Priority, q.MaxWaitSec, jsonText(q.TeamIDs), q.CreatedAt, q.UpdatedAt, q.Version); err != nil {
+			return err
+		}
+		return tx.change("queue.created", "queue", q.ID, atende.PermConfigRead, nil, q)
+	})
+}
+
+// Queue returns a queue of the tenant.
+func (s *Store) Queue(ctx context.Context, tenantID, id string) (*atende.Queue, error) {
+	var q *atende.Queue
+	err := s.read("queue.get", func() (err error) {
+		q, err = scanQueue(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+queueCols+` FROM queues WHERE tenant_id = ? AND id = ?`), tenantID, id))
+		return err
+	})
+	return q, err
+}
+
+// Queues lists the tenant's queues by id.
+func (s *Store) Queues(ctx context.Context, tenantID string, o ListOptions) (Page[atende.Queue], error) {
+	after, limit, err := o.bounds()
+	if err != nil {
+		return Page[atende.Queue]{}, err
+	}
+	var items []atende.Queue
+	err = s.read("queue.list", func() error {
+		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+queueCols+` FROM queues WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`), tenantID, after, limit+1)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			q, err := scanQueue(rows)
+			if err != nil {
+				return err
+			}
+			items = append(items, *q)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return Page[atende.Queue]{}, err
+	}
+	return paginate(items, limit, func(q atende.Queue) string { return q.ID }), nil
+}
+
+// UpdateQueue applies change to a queue of the actor's tenant. ifVersion,
+// when not 0, must equal the stored version.
+func (s *Store) UpdateQueue(ctx context.Context, a atende.Actor, id string, ifVersion int64, change func(*atende.Queue) error) (*atende.Queue, error) {
+	var out *atende.Queue
+	err := s.write(ctx, "queue.update", a, func(tx *tx) error {
+		before, err := scanQueue(tx.queryRow(`SELECT `+queueCols+` FROM queues WHERE tenant_id = ? AND id = ?`+tx.rowLock(), a.TenantID, id))
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(ifVersion, before.Version); err != nil {
+			return err
+		}
+		q := *before
+		// Copies, so the change cannot alter "before", kept for the audit log.
+		q.Channels, q.Skills, q.TeamIDs = slices.Clone(before.Channels), slices.Clone(before.Skills), slices.Clone(before.TeamIDs)
+		if err := change(&q); err != nil {
+			return err
+		}
+		q.ID, q.TenantID, q.CreatedAt = before.ID, before.TenantID, before.CreatedAt
+		if err := tx.prepareQueue(&q); err != nil {
+			return err
+		}
+		q.UpdatedAt, q.Version = tx.now, before.Version+1
+		if err := tx.execOne(errQueueNotFound, `UPDATE queues SET name = ?, description = ?, channels = ?, skills = ?, sl_target_pct = ?, sl_threshold_sec = ?,
+			priority = ?, max_wait_sec = ?, team_ids = ?, updated_at = ?, version = ? WHERE tenant_id = ? AND id = ? AND version = ?`,
+			q.Name, q.Description, jsonText(q.Channels), jsonText(q.Skills), q.SLTargetPct, q.SLThresholdSec,
+			q.Priority, q.MaxWaitSec, jsonText(q.TeamIDs), q.UpdatedAt, q.Version, q.TenantID, q.ID, before.Version); err != nil {
+			return err
+		}
+		out = &q
+		return tx.change("queue.updated", "queue", q.ID, atende.PermConfigRead, before, q)
+	})
+	return out, err
+}
+
+// DeleteQueue removes a queue of the actor's tenant.
+func (s *Store) DeleteQueue(ctx context.Context, a atende.Actor, id string, ifVersion int64) error {
+	return s.write(ctx, "queue.delete", a, func(tx *tx) error {
+		before, err := scanQueue(tx.queryRow(`SELECT `+queueCols+` FROM queues WHERE tenant_id = ? AND id = ?`+tx.rowLock(), a.TenantID, id))
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(ifVersion, before.Version); err != nil {
+			return err
+		}
+		if err := tx.execOne(errQueueNotFound, `DELETE FROM queues WHERE tenant_id = ? AND id = ? AND version = ?`, before.TenantID, id, before.Version); err != nil {
+			return err
+		}
+		return tx.removed("queue.deleted", "queue", id, before)
+	})
+}
+
+// queueUsing returns the name of a queue of the actor's tenant for which
+// match holds, or "" when none does. id, the skill or team looked for,
+// narrows the scan to queues whose JSON mentions it.
+func (t *tx) queueUsing(match func(*atende.Queue) bool, id string) (string, error) {
+	rows, err := t.QueryContext(context.Background(), t.s.q(`SELECT `+queueCols+` FROM queues WHERE tenant_id = ? AND (skills LIKE ? OR team_ids LIKE ?) ORDER BY id`),
+		t.actor.TenantID, "%"+id+"%", "%"+id+"%")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		q, err := scanQueue(rows)
+		if err != nil {
+			return "", err
+		}
+		if match(q) {
+			return q.Name, nil
+		}
+	}
+	return "", rows.Err()
+}
