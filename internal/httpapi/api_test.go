@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/atende/atende"
+	"github.com/atende/atende/internal/bus"
+	"github.com/atende/atende/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// testAPI is a running API on a fresh SQLite store with two tenants: A, with
+// one user and API token per role and one of every resource, and B, with an
+// admin who must never see A's data.
+type testAPI struct {
+	t      *testing.T
+	srv    *Server
+	http   *httptest.Server
+	store  *store.Store
+	tenant map[string]*atende.Tenant // "a", "b"
+	users  map[string]*atende.User   // role name, or "b-admin"
+	tokens map[string]string         // same keys as users
+	ids    map[string]string         // fixture ids of tenant A by kind
+}
+
+// testPassword is the password of every test user.
+const testPassword = "correct-horse-battery"
+
+func newTestAPI(t *testing.T) *testAPI {
+	t.Helper()
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	b := bus.NewMemory(bus.MemoryConfig{})
+	st, err := store.Open(ctx, store.Config{DataDir: t.TempDir(), Bus: b, Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Store: st, Bus: b, Registry: reg, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+	a := &testAPI{t: t, srv: srv, http: hs, store: st, tenant: map[string]*atende.Tenant{}, users: map[string]*atende.User{},
+		tokens: map[string]string{}, ids: map[string]string{}}
+	for key, tn := range map[string]*atende.Tenant{
+		"a": {Name: "Tenant A", Slug: "tenant-a", Locale: "es-ES", TimeZone: "Europe/Madrid"},
+		"b": {Name: "Tenant B", Slug: "tenant-b", Locale: "pt-BR", TimeZone: "America/Sao_Paulo"},
+	} {
+		if err := st.CreateTenant(ctx, atende.SystemActor(""), tn); err != nil {
+			t.Fatal(err)
+		}
+		a.tenant[key] = tn
+	}
+	sysA := atende.SystemActor(a.tenant["a"].ID)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	addUser := func(key, tenantKey string, roles ...atende.Role) {
+		u := &atende.User{Email: key + "@example.com", Name: "User " + key, Roles: roles, Active: true}
+		must(st.CreateUser(ctx, atende.SystemActor(a.tenant[tenantKey].ID), u, testPassword))
+		secret, _, err := st.CreateAPIToken(ctx, atende.SystemActor(a.tenant[tenantKey].ID), u.ID, "test "+key, nil, nil)
+		must(err)
+		a.users[key], a.tokens[key] = u, secret
+	}
+	for _, r := range atende.Roles {
+		addUser(string(r), "a", r)
+	}
+	addUser("b-admin", "b", atende.RoleAdmin)
+
+	skill := &atende.Skill{Name: "Billing"}
+	must(st.CreateSkill(ctx, sysA, skill))
+	team := &atende.Team{Name: "Madrid", MemberIDs: []string{a.users["agent"].ID}}
+	must(st.CreateTeam(ctx, sysA, team))
+	reason := &atende.ReasonCode{Code: "lunch", Labels: map[string]string{"es": "Comida", "en": "Lunch"}, Active: true}
+	must(st.CreateReasonCode(ctx, sysA, reason))
+	queue := &atende.Queue{Name: "Soporte", Channels: []atende.Channel{atende.ChannelChat}, Skills: []atende.RequiredSkill{{SkillID: skill.ID, MinProficiency: 3}}}
+	must(st.CreateQueue(ctx, sysA, queue))
+	disp := &atende.Disposition{Code: "resolved", Labels: map[string]string{"es": "Resuelto"}, Resolves: true, Active: true}
+	must(st.CreateDisposition(ctx, sysA, disp))
+	field := &atende.FieldDef{Key: "plan", Labels: map[string]string{"es": "Plan"}, Type: atende.FieldText}
+	must(st.CreateFieldDef(ctx, sysA, field))
+	contact := &atende.Contact{Name: "María López", Identities: []atende.Identity{{Kind: atende.IdentityPhone, Value: "612 345 678"}}}
+	must(st.CreateContact(ctx, sysA, contact))
+	other := &atende.Contact{Name: "Maria L.", Identities: []atende.Identity{{Kind: atende.IdentityEmail, Value: "maria@example.es"}}}
+	must(st.CreateContact(ctx, sysA, other))
+	merge, err := st.MergeContacts(ctx, sysA, contact.ID, other.ID)
+	must(err)
+	conv := &atende.Conversation{ContactID: contact.ID, Channel: atende.ChannelChat, QueueID: queue.ID}
+	must(st.CreateConversation(ctx, sysA, conv, &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: "in", Body: "Hola"}))
+	_, tok, err := st.CreateAPIToken(ctx, sysA, a.users["admin"].ID, "fixture", nil, nil)
+	must(err)
+	for k, v := range map[string]string{"skill": skill.ID, "team": team.ID, "reason": reason.ID, "queue": queue.ID, "disposition": disp.ID,
+		"field": field.ID, "contact": contact.ID, "merge": merge.ID, "conversation": conv.ID, "token": tok.ID, "user": a.users["agent"].ID} {
+		a.ids[k] = v
+	}
+	return a
+}
+
+// do sends a request with a bearer token (or none when token is "") and
+// decodes a JSON response into out when out is not nil.
+func (a *testAPI) do(method, path, token string, body any, hdr map[string]string, out any) *http.Response {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, a.http.URL+path, rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := a.http.Client().Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			a.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return resp
+}
+
