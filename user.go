@@ -133,6 +133,11 @@ func NormalizeEmail(s string) (string, error) {
 	if err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
 		return "", Errorf(EInvalid, "is not a valid email address")
 	}
+	// Quoted local parts ("a b"@x) come back unquoted and would not parse
+	// again; nobody's support address needs one, so refuse them.
+	if again, err := mail.ParseAddress(a.Address); err != nil || again.Address != a.Address {
+		return "", Errorf(EInvalid, "is not a valid email address")
+	}
 	at := strings.LastIndexByte(a.Address, '@')
 	if !strings.Contains(a.Address[at+1:], ".") && a.Address[at+1:] != "localhost" {
 		return "", Errorf(EInvalid, "is not a valid email address")

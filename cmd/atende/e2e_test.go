@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,9 +119,21 @@ func freePort(t *testing.T) int {
 
 func startServer(t *testing.T, bin, dataDir string, env ...string) *server {
 	t.Helper()
+	return startServerWith(t, bin, dataDir, nil, env...)
+}
+
+// startServerWith starts `atende serve` with extra arguments; with a
+// certificate among them, it serves HTTPS.
+func startServerWith(t *testing.T, bin, dataDir string, extraArgs []string, env ...string) *server {
+	t.Helper()
 	port := freePort(t)
-	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{}), url: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	s.cmd = exec.Command(bin, "serve", "--data", dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--shutdown-timeout", "5s")
+	scheme := "http"
+	if slices.Contains(extraArgs, "--tls-cert") {
+		scheme = "https"
+	}
+	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{}), url: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)}
+	args := append([]string{"serve", "--data", dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--shutdown-timeout", "5s"}, extraArgs...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = cleanEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
 	if err := s.cmd.Start(); err != nil {
@@ -141,7 +156,7 @@ func startServer(t *testing.T, bin, dataDir string, env ...string) *server {
 func (s *server) waitReady(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	client := &http.Client{Timeout: time.Second}
+	client := s.client()
 	for {
 		select {
 		case <-s.exited:
@@ -160,6 +175,25 @@ func (s *server) waitReady(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// client trusts the test's self-signed certificate.
+func (s *server) client() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // the test's own self-signed certificate
+	}}
+}
+
+// login posts to the API's login endpoint and returns the status code.
+func (s *server) login(t *testing.T, tenant, email, password string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"tenant": tenant, "email": email, "password": password})
+	resp, err := s.client().Post(s.url+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // stop sends SIGTERM and requires a clean exit.
@@ -220,6 +254,9 @@ func TestServeFirstStartPrintsPasswordOnceAndStopsCleanly(t *testing.T) {
 	}
 	if strings.Contains(s.stderr.String(), password) {
 		t.Error("the first password was written to the log (stderr)")
+	}
+	if code := s.login(t, "default", "admin@atende.local", password); code != http.StatusOK {
+		t.Errorf("login with the printed password: status %d; want 200", code)
 	}
 	s.stop(t)
 
@@ -285,10 +322,48 @@ func TestAdminCommandsOnADataDirectory(t *testing.T) {
 		t.Errorf("create-token printed:\n%s", out)
 	}
 
+	secret := regexp.MustCompile(`(?m)^  (atk_\S+)$`).FindStringSubmatch(out)
+
 	// A server started on this directory finds users: no first administrator.
 	s := startServer(t, bin, data)
 	if passwordLine.MatchString(s.stdout.String()) {
 		t.Errorf("serve created a first administrator although users exist\nstdout:\n%s", s.stdout)
+	}
+	if code := s.login(t, "acme", "bob@example.com", "a long enough passphrase"); code != http.StatusOK {
+		t.Errorf("login with the password given on stdin: status %d; want 200", code)
+	}
+	if code := s.login(t, "acme", "ana@example.com", pw[1]); code == http.StatusOK {
+		t.Error("login with the password replaced by reset-password still works")
+	}
+	if secret != nil {
+		req, _ := http.NewRequest("GET", s.url+"/api/v1/auth/me", nil)
+		req.Header.Set("Authorization", "Bearer "+secret[1])
+		resp, err := s.client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /api/v1/auth/me with the printed token: status %d; want 200", resp.StatusCode)
+		}
+	}
+	s.stop(t)
+}
+
+func TestServeHTTPS(t *testing.T) {
+	bin := atendeBinary(t)
+	certFile, keyFile := writeCert(t)
+	s := startServerWith(t, bin, t.TempDir(), []string{"--tls-cert", certFile, "--tls-key", keyFile})
+	if !strings.Contains(s.stdout.String(), "Open "+s.url) {
+		t.Errorf("stdout does not point to the https URL %s\nstdout:\n%s", s.url, s.stdout)
+	}
+	// Plain HTTP on the TLS port is refused.
+	resp, err := http.Get(strings.Replace(s.url, "https://", "http://", 1) + "/healthz")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP answered on the TLS port")
+		}
 	}
 	s.stop(t)
 }
@@ -336,5 +411,18 @@ func TestVersion(t *testing.T) {
 	out := runAtende(t, bin, "", "version")
 	if !regexp.MustCompile(`^atende \S+\ncommit \S+\ngo1\.`).MatchString(out) {
 		t.Errorf("version printed:\n%s", out)
+	}
+}
+
+func TestMigrateReportsWhatItApplied(t *testing.T) {
+	bin := atendeBinary(t)
+	data := t.TempDir()
+	out := runAtende(t, bin, "", "migrate", "--data", data)
+	if !regexp.MustCompile(`^Applied \d+ migrations? to the sqlite database\.\n$`).MatchString(out) {
+		t.Errorf("first migrate printed %q", out)
+	}
+	out = runAtende(t, bin, "", "migrate", "--data", data)
+	if out != "The sqlite database is up to date: no migrations to apply.\n" {
+		t.Errorf("second migrate printed %q", out)
 	}
 }

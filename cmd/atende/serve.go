@@ -177,7 +177,11 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, b atende.Bus, 
 		st.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
-	log.Info("database ready", "dialect", st.Dialect(), "migrations_applied", n)
+	where := "data directory " + cfg.DataDir
+	if cfg.DB != "" {
+		where = "db setting" // the DSN may hold a password
+	}
+	log.Info("database ready", "dialect", st.Dialect(), "from", where, "migrations_applied", n)
 	return st, nil
 }
 

@@ -96,8 +96,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 		case <-ctx.Done():
 		}
 	}()
-	ctx = c.CloseRead(ctx)
-	err = s.streamEvents(ctx, c, p, after)
+	err = s.streamEvents(c.CloseRead(ctx), c, p, after)
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
 		c.Close(websocket.StatusNormalClosure, "")

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,15 +94,40 @@ func New(cfg Config) (*Server, error) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
+	hdr := w.Header()
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "same-origin")
+	hdr.Set("X-Frame-Options", "DENY")
 	if s.cfg.SecureCookies {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
+		hdr.Set("Strict-Transport-Security", "max-age=31536000")
 	}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" && strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+		// The router's own 404 and 405 answers are plain text; the API
+		// answers problem+json.
+		probe := &headerProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			s.problem(w, r, "method_not_allowed", r.Method+" is not allowed here; allowed: "+probe.header.Get("Allow"), "")
+		} else {
+			s.problem(w, r, atende.ENotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path, "")
+		}
+		return
+	}
+	// ServeMux.ServeHTTP, not h: it also sets the path wildcards.
 	s.mux.ServeHTTP(w, r)
 }
+
+// headerProbe captures what the router would answer without sending it.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 
 // Close stops background work and ends event streams.
 func (s *Server) Close() {
@@ -152,9 +178,5 @@ func (s *Server) routesOps() {
 	s.mux.HandleFunc("GET "+apiPrefix+"/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(s.OpenAPI())
-	})
-	// Anything else under the API is a problem+json 404, not an HTML page.
-	s.mux.HandleFunc(apiPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
-		s.problem(w, r, atende.ENotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path, "")
 	})
 }

@@ -1,0 +1,453 @@
+// Command appendload measures how fast an atende server appends messages to
+// conversation timelines through the HTTP API, and how long each append takes.
+//
+// It targets a running server (-url, with -token or -email/-password), or,
+// without -url, starts one itself (-bin) on a fresh SQLite data directory or
+// on -db. It opens -conversations conversations, then C closed-loop clients
+// (-c) each append one inbound chat message with a unique client_id, wait for
+// the answer, and send the next, for -warmup (not measured) and then -d
+// (measured). Throughput counts acknowledged (2xx) appends completed inside the
+// measured window; latency percentiles are computed from every one of their
+// samples (nearest rank), never averaged across clients.
+//
+// The last line of output is machine-readable:
+//
+//	RESULT label=... c=16 conversations=100 duration_s=10.00 appends=... rate=... p50_ms=... p95_ms=... p99_ms=... max_ms=... errors=...
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	url           string
+	token         string
+	tenant        string
+	email         string
+	password      string
+	bin           string
+	data          string
+	db            string
+	clients       int
+	duration      time.Duration
+	warmup        time.Duration
+	conversations int
+	bodySize      int
+	timeout       time.Duration
+	label         string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.url, "url", "", "base `URL` of a running server, e.g. http://127.0.0.1:8080 (default: start one with -bin)")
+	flag.StringVar(&o.token, "token", "", "API token `secret` (or use -email and -password)")
+	flag.StringVar(&o.tenant, "tenant", "", "tenant `slug` for -email/-password login (optional)")
+	flag.StringVar(&o.email, "email", "", "log in with this `email` instead of a token")
+	flag.StringVar(&o.password, "password", "", "the `password` for -email")
+	flag.StringVar(&o.bin, "bin", "atende", "atende `binary` to start when -url is not given")
+	flag.StringVar(&o.data, "data", "", "data `dir` for the server started without -url (default: a fresh temporary one, removed after)")
+	flag.StringVar(&o.db, "db", "", "database `DSN` for the server started without -url (default: SQLite in -data)")
+	flag.IntVar(&o.clients, "c", 16, "concurrent clients")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "measured duration")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "load before measuring (not counted)")
+	flag.IntVar(&o.conversations, "conversations", 100, "conversations to spread the appends over")
+	flag.IntVar(&o.bodySize, "body", 120, "message body size in `bytes`")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
+	flag.StringVar(&o.label, "label", "", "label for the RESULT line (default: the store the server reports)")
+	flag.Parse()
+	if flag.NArg() > 0 || o.clients < 1 || o.conversations < 1 || o.duration <= 0 || o.warmup < 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintf(os.Stderr, "appendload: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	if o.url == "" {
+		srv, err := startServer(ctx, o)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		o.url, o.token = srv.url, srv.token
+	}
+	o.url = strings.TrimRight(o.url, "/")
+
+	c, err := newClient(o)
+	if err != nil {
+		return err
+	}
+	var ready struct {
+		Store string `json:"store"`
+	}
+	if _, err := c.do(ctx, "GET", "/readyz", nil, &ready); err != nil {
+		return fmt.Errorf("server not ready: %w", err)
+	}
+	if o.label == "" {
+		o.label = ready.Store
+	}
+	if err := c.login(ctx, o); err != nil {
+		return err
+	}
+
+	run := randomHex(4)
+	convs, err := createConversations(ctx, c, o.conversations, run)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("appendload: %s (%s), %d clients, %d conversations, %v warm-up + %v measured\n",
+		o.url, o.label, o.clients, len(convs), o.warmup, o.duration)
+
+	res := load(ctx, c, o, convs, run)
+	report(o, len(convs), res)
+	if res.ok == 0 {
+		return errors.New("no append was acknowledged")
+	}
+	return nil
+}
+
+// result is what the clients measured inside the window.
+type result struct {
+	ok        int
+	errors    int64
+	firstErr  string
+	latencies []time.Duration
+	window    time.Duration
+}
+
+func load(ctx context.Context, c *client, o options, convs []string, run string) result {
+	body := strings.Repeat("x", o.bodySize)
+	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	measureTo := measureFrom.Add(o.duration)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []time.Duration
+		errs     atomic.Int64
+		firstErr atomic.Value
+	)
+	for i := range o.clients {
+		wg.Go(func() {
+			lat := make([]time.Duration, 0, 4096)
+			for n := 0; ; n++ {
+				now := time.Now()
+				if !now.Before(measureTo) || ctx.Err() != nil {
+					break
+				}
+				conv := convs[(i*7919+n)%len(convs)]
+				in := map[string]string{
+					"channel": "chat", "direction": "in", "body": body,
+					"client_id": fmt.Sprintf("load-%s-%d-%d", run, i, n),
+				}
+				status, err := c.do(ctx, "POST", "/api/v1/conversations/"+conv+"/messages", in, nil)
+				end := time.Now()
+				if err == nil && status != http.StatusCreated {
+					err = fmt.Errorf("status %d, want 201", status)
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						break
+					}
+					if errs.Add(1) == 1 {
+						firstErr.Store(err.Error())
+					}
+					continue
+				}
+				if !now.Before(measureFrom) && !end.After(measureTo) {
+					lat = append(lat, end.Sub(now))
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	window := o.duration
+	if ctx.Err() != nil {
+		window = max(time.Since(measureFrom), 0)
+	}
+	r := result{ok: len(all), errors: errs.Load(), latencies: all, window: window}
+	if s, ok := firstErr.Load().(string); ok {
+		r.firstErr = s
+	}
+	return r
+}
+
+func report(o options, convs int, r result) {
+	slices.Sort(r.latencies)
+	pct := func(p float64) float64 {
+		if len(r.latencies) == 0 {
+			return math.NaN()
+		}
+		i := int(math.Ceil(p*float64(len(r.latencies)))) - 1
+		return ms(r.latencies[max(i, 0)])
+	}
+	rate := 0.0
+	if r.window > 0 {
+		rate = float64(r.ok) / r.window.Seconds()
+	}
+	maxMs := math.NaN()
+	if n := len(r.latencies); n > 0 {
+		maxMs = ms(r.latencies[n-1])
+	}
+	fmt.Printf("  acknowledged appends: %d in %.2f s = %.0f appends/s\n", r.ok, r.window.Seconds(), rate)
+	fmt.Printf("  latency: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)\n", pct(.50), pct(.95), pct(.99), maxMs, len(r.latencies))
+	if r.errors > 0 {
+		fmt.Printf("  errors: %d (first: %s)\n", r.errors, r.firstErr)
+	}
+	fmt.Printf("RESULT label=%s c=%d conversations=%d duration_s=%.2f appends=%d rate=%.0f p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d\n",
+		o.label, o.clients, convs, r.window.Seconds(), r.ok, rate, pct(.50), pct(.95), pct(.99), maxMs, r.errors)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func createConversations(ctx context.Context, c *client, n int, run string) ([]string, error) {
+	convs := make([]string, n)
+	base := int(time.Now().UnixNano() % 90000000)
+	for i := range convs {
+		var out struct {
+			ID string `json:"id"`
+		}
+		in := map[string]any{
+			// Spanish mobile numbers: +34 6 and eight digits.
+			"contact": map[string]string{"kind": "phone", "value": fmt.Sprintf("+346%08d", (base+i)%100000000)},
+			"channel": "chat", "subject": fmt.Sprintf("appendload %s #%d", run, i),
+		}
+		status, err := c.do(ctx, "POST", "/api/v1/conversations", in, &out)
+		if err != nil {
+			return nil, fmt.Errorf("create conversation: %w", err)
+		}
+		if status != http.StatusCreated || out.ID == "" {
+			return nil, fmt.Errorf("create conversation: status %d, id %q", status, out.ID)
+		}
+		convs[i] = out.ID
+	}
+	return convs, nil
+}
+
+// client calls the API with a bearer token or a session cookie + CSRF token.
+type client struct {
+	base  string
+	token string
+	csrf  string
+	http  *http.Client
+}
+
+func newClient(o options) (*client, error) {
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        o.clients * 2,
+		MaxIdleConnsPerHost: o.clients * 2,
+		IdleConnTimeout:     time.Minute,
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &client{base: o.url, token: o.token, http: &http.Client{Transport: tr, Jar: jar, Timeout: o.timeout}}, nil
+}
+
+// login gets a session when no token was given.
+func (c *client) login(ctx context.Context, o options) error {
+	if c.token != "" {
+		return nil
+	}
+	if o.email == "" || o.password == "" {
+		return errors.New("give -token, or -email and -password")
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	status, err := c.do(ctx, "POST", "/api/v1/auth/login", map[string]string{"tenant": o.tenant, "email": o.email, "password": o.password}, &me)
+	if err != nil {
+		return fmt.Errorf("log in: %w", err)
+	}
+	if status != http.StatusOK || me.CSRF == "" {
+		return fmt.Errorf("log in: status %d, no CSRF token", status)
+	}
+	c.csrf = me.CSRF
+	return nil
+}
+
+// do sends a JSON request; a non-2xx answer is an error with its body.
+func (c *client) do(ctx context.Context, method, path string, in, out any) (int, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return 0, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else if c.csrf != "" && method != "GET" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: decode: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+// ownServer is a server appendload started itself.
+type ownServer struct {
+	cmd     *exec.Cmd
+	url     string
+	token   string
+	tempDir string
+	exited  chan struct{}
+}
+
+// startServer starts `atende serve` on a free loopback port, waits for
+// /readyz and makes an API token with `atende admin create-token`.
+func startServer(ctx context.Context, o options) (*ownServer, error) {
+	s := &ownServer{exited: make(chan struct{})}
+	data := o.data
+	if data == "" {
+		dir, err := os.MkdirTemp("", "appendload-")
+		if err != nil {
+			return nil, err
+		}
+		s.tempDir = dir
+		data = filepath.Join(dir, "data")
+	}
+	storeArgs := []string{"--data", data}
+	if o.db != "" {
+		storeArgs = append(storeArgs, "--db", o.db)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s.url = "http://" + addr
+	logPath := filepath.Join(os.TempDir(), "appendload-serve-"+randomHex(4)+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(o.bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, storeArgs...)...)
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s serve: %w", o.bin, err)
+	}
+	go func() {
+		s.cmd.Wait()
+		logFile.Close()
+		close(s.exited)
+	}()
+	fmt.Printf("appendload: started %s serve on %s (log %s)\n", o.bin, addr, logPath)
+	if err := waitReady(ctx, s.url, s.exited, 30*time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	args := append([]string{"admin", "create-token", "--tenant", "default", "--email", "admin@atende.local", "--name", "appendload", "--expires", "1h"}, storeArgs...)
+	out, err := exec.CommandContext(ctx, o.bin, args...).Output()
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("atende admin create-token: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	s.token = strings.TrimSpace(lines[len(lines)-1])
+	return s, nil
+}
+
+func (s *ownServer) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+	if s.tempDir != "" {
+		os.RemoveAll(s.tempDir)
+	}
+}
+
+// waitReady polls /readyz until it answers 200.
+func waitReady(ctx context.Context, base string, exited <-chan struct{}, timeout time.Duration) error {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.After(timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/readyz", nil)
+		if resp, err := c.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-exited:
+			return errors.New("the server exited before it was ready")
+		case <-deadline:
+			return fmt.Errorf("the server was not ready after %v", timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
