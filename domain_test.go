@@ -33,7 +33,7 @@ func TestNormalizePhone(t *testing.T) {
 
 func TestNormalizeEmail(t *testing.T) {
 	for in, want := range map[string]string{
-		"Ana.Lopez@Example.ES": "ana.lopez@example.es",
+		"Ana.Lopez@Example.ES":  "ana.lopez@example.es",
 		" joao@empresa.com.br ": "joao@empresa.com.br",
 		"Ana <ana@x.es>":        "",
 		"ana@":                  "",

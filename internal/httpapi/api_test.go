@@ -156,4 +156,3 @@ func (a *testAPI) do(method, path, token string, body any, hdr map[string]string
 	}
 	return resp
 }
-
