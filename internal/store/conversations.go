@@ -407,13 +407,14 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 			}
 			if e.Direction == atende.DirectionIn && (c.Status == atende.StatusResolved || c.Status == atende.StatusPending) {
 				c.Status = atende.StatusOpen
-				if err := tx.timelineChanges(&before, c); err != nil {
-					return err
-				}
 			}
 			c.LastActivityAt = tx.now
 		}
 		if err := tx.insertTimelineEvent(c.ID, e); err != nil {
+			return err
+		}
+		// The message comes first in the timeline, then the reopening it caused.
+		if err := tx.timelineChanges(&before, c); err != nil {
 			return err
 		}
 		out, created = e, true
@@ -430,7 +431,7 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 		if err := tx.saveConversation(c, before.Version); err != nil {
 			return err
 		}
-		c.LastEventSeq = e.Seq
+		c.LastEventSeq = tx.lastSeq(c)
 		return tx.emit("conversation.updated", c.ID, atende.PermConversationsRead, c)
 	})
 	return out, created, err
