@@ -83,14 +83,14 @@ func (sd *seeder) planConversation(c *seedContact) *convPlan {
 
 	disp := sd.dispositions[p.sc.disposition]
 	switch {
-	case p.age <= 1 && chance(rng, 0.55):
+	case p.age <= 2 && chance(rng, 0.6):
 		p.outcome = outcomeOpen
 		if chance(rng, 0.35) {
 			p.outcome = outcomeWaiting
 		}
 	case !disp.Resolves:
 		p.outcome = outcomePending
-	case p.age < 2 || chance(rng, 0.2):
+	case p.age < 3 || chance(rng, 0.2):
 		p.outcome = outcomeResolved
 	default:
 		p.outcome = outcomeClosed

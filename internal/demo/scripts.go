@@ -53,7 +53,7 @@ type phrases struct {
 var langPhrases = map[string]phrases{
 	"es": {
 		nudge:    "¿Hay alguien ahí? Llevo un rato esperando.",
-		followUp: "Hola {first}, le confirmamos la gestión de hoy. Su número de protocolo es {protocol}. Gracias por confiar en Atende Demo.",
+		followUp: "Hola, {first}: le confirmamos la gestión de hoy. Su número de protocolo es {protocol}. Gracias por confiar en Atende Demo.",
 		signOff:  "Atención al cliente · Atende Demo",
 	},
 	"pt-BR": {
@@ -74,7 +74,7 @@ var scripts = map[string][]script{
 			topic: topicTech, subject: "Sin conexión a internet desde esta mañana", weight: 5,
 			lines: []line{
 				cust("Hola, no tengo internet desde esta mañana. El router tiene la luz LOS en rojo."),
-				agent("Hola {first}, soy {agent}. Siento las molestias. ¿Me confirma su número de cliente?"),
+				agent("Hola, {first}. Soy {agent}. Siento las molestias. ¿Me confirma su número de cliente?"),
 				cust("Sí, es el {customer_id}."),
 				agent("Gracias. Veo una avería en su zona que afecta a la fibra desde las 7:40. Los técnicos ya están trabajando en ella."),
 				cust("¿Y cuánto va a tardar? Teletrabajo desde casa."),
@@ -103,7 +103,7 @@ var scripts = map[string][]script{
 			topic: topicBilling, subject: "Cobro duplicado en la factura de este mes", weight: 4,
 			lines: []line{
 				cust("Hola, me habéis cobrado dos veces la factura de este mes."),
-				agent("Hola {first}, soy {agent}, del departamento de facturación. Lo reviso ahora mismo."),
+				agent("Hola, {first}. Soy {agent}, del departamento de facturación. Lo reviso ahora mismo."),
 				agent("Efectivamente, veo dos cargos de 45,90 € en su cuenta. Ha sido un error en la remesa bancaria."),
 				cust("¿Y cuándo me devolvéis el dinero?"),
 				agent("Ya he solicitado el reembolso del cargo duplicado. Lo verá en su cuenta en 3 a 5 días hábiles."),
@@ -128,7 +128,7 @@ var scripts = map[string][]script{
 			topic: topicRetention, subject: "Solicitud de baja del servicio", weight: 3, channels: liveOnly,
 			lines: []line{
 				cust("Hola, quiero darme de baja. Otra compañía me ofrece fibra más barata."),
-				agent("Hola {first}, soy {agent}. Siento que quiera irse. ¿Me permite revisar su contrato para ver qué podemos ofrecerle?"),
+				agent("Hola, {first}. Soy {agent}. Siento que quiera irse. ¿Me permite revisar su contrato para ver qué podemos ofrecerle?"),
 				cust("Vale, pero os aviso de que me ofrecen 1 Gb por 30 euros."),
 				agent("Como cliente con antigüedad, puedo subirle a fibra 1 Gb y dejarle la cuota en 29,90 € durante 12 meses, sin permanencia adicional."),
 				cust("Bueno, así sí me quedo."),
@@ -153,7 +153,7 @@ var scripts = map[string][]script{
 			topic: topicSales, subject: "Información sobre fibra 1 Gb con línea móvil", weight: 3, channels: notSMS,
 			lines: []line{
 				cust("Hola, ¿qué precio tiene pasar a la fibra de 1 Gb con una línea móvil ilimitada?"),
-				agent("¡Hola {first}! Soy {agent}. Ahora mismo tenemos fibra 1 Gb + móvil ilimitado por 49,90 €/mes."),
+				agent("¡Hola, {first}! Soy {agent}. Ahora mismo tenemos fibra 1 Gb + móvil ilimitado por 49,90 €/mes."),
 				cust("¿Tiene permanencia?"),
 				agent("Sin permanencia, y la instalación es gratuita. ¿Quiere que lo contratemos ahora?"),
 				cust("Sí, adelante."),
