@@ -24,10 +24,11 @@ pg_host=${pg_hostport%:*}
 pg_port=${pg_hostport##*:}
 [ "$pg_port" = "$pg_hostport" ] && pg_port=5432
 pg_up() { (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; }
-if ! pg_up && command -v pg_ctlcluster >/dev/null && [ "$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then
+case $pg_host in 127.0.0.1 | localhost | ::1) pg_local=1 ;; *) pg_local=0 ;; esac
+if ! pg_up && [ "$pg_local" = 1 ] && command -v pg_ctlcluster >/dev/null && [ "$(id -u)" = 0 ] && [ -d /etc/postgresql ]; then
 	echo "==> starting the local PostgreSQL"
-	for v in $(ls /etc/postgresql); do
-		pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null || true
+	for v in /etc/postgresql/*/; do
+		pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start >/dev/null 2>&1 || true
 	done
 	for _ in $(seq 1 20); do pg_up && break; sleep 0.5; done
 fi

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -424,5 +425,73 @@ func TestMigrateReportsWhatItApplied(t *testing.T) {
 	out = runAtende(t, bin, "", "migrate", "--data", data)
 	if out != "The sqlite database is up to date: no migrations to apply.\n" {
 		t.Errorf("second migrate printed %q", out)
+	}
+}
+
+func TestServeDemoSeedsADemoTenantOnce(t *testing.T) {
+	bin := atendeBinary(t)
+	data := t.TempDir()
+	s := startServerWith(t, bin, data, []string{"--demo"})
+	out := s.stdout.String()
+	m := regexp.MustCompile(`Every demo user has the password \(shown only now\):\n\s+(\S+)\n`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "admin@demo.atende.local") {
+		t.Fatalf("first --demo start did not print the demo users and password\nstdout:\n%s", out)
+	}
+	if !passwordLine.MatchString(out) {
+		t.Errorf("--demo start did not also create the first administrator\nstdout:\n%s", out)
+	}
+	if code := s.login(t, "demo", "admin@demo.atende.local", m[1]); code != http.StatusOK {
+		t.Errorf("login as the demo administrator: status %d; want 200", code)
+	}
+	if strings.Contains(s.stderr.String(), m[1]) {
+		t.Error("the demo password was written to the log (stderr)")
+	}
+	s.stop(t)
+
+	s2 := startServerWith(t, bin, data, []string{"--demo"})
+	out2 := s2.stdout.String()
+	if strings.Contains(out2, "Every demo user") || !strings.Contains(out2, "Demo tenant: demo.") {
+		t.Errorf("second --demo start:\n%s", out2)
+	}
+	s2.stop(t)
+}
+
+// TestShutdownEndsLiveEventStreams: an open WebSocket stream (hijacked, so
+// http.Server.Shutdown does not wait for it) must not keep the process alive
+// past SIGTERM, and must be closed by the server rather than left hanging.
+func TestShutdownEndsLiveEventStreams(t *testing.T) {
+	bin := atendeBinary(t)
+	data := t.TempDir()
+	startServer(t, bin, data).stop(t) // creates the first administrator
+	out := runAtende(t, bin, "", "admin", "create-token", "--data", data, "--tenant", "default", "--email", "admin@atende.local", "--name", "stream")
+	secret := regexp.MustCompile(`(?m)^  (atk_\S+)$`).FindStringSubmatch(out)
+	if secret == nil {
+		t.Fatalf("create-token printed no secret:\n%s", out)
+	}
+
+	s := startServer(t, bin, data)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\n\r\n",
+		strings.TrimPrefix(s.url, "http://"), secret[1])
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status := make([]byte, len("HTTP/1.1 101"))
+	if _, err := io.ReadFull(conn, status); err != nil || string(status) != "HTTP/1.1 101" {
+		t.Fatalf("WebSocket upgrade answered %q, %v", status, err)
+	}
+
+	began := time.Now()
+	s.stop(t)
+	if took := time.Since(began); took > 4*time.Second {
+		t.Errorf("shutdown with an open event stream took %v; the stream should end at once", took)
+	}
+	// The server closed the stream: reading reaches EOF (after any close frame).
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Errorf("stream not closed by the server: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/auth"
 	"github.com/atende/atende/internal/bus"
+	"github.com/atende/atende/internal/demo"
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,6 +74,10 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("cannot listen on %s (setting addr, ATENDE_ADDR): %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = defaultPublicURL(ln.Addr().String(), cfg.TLS())
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -84,13 +89,27 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 
 	st, err := openStore(ctx, cfg, log, events, reg)
 	if err != nil {
-		return err
+		return startErr(ctx, log, err)
 	}
 	defer st.Close()
 
-	first, err := c.setUpFirstStart(ctx, st, cfg, log)
+	// Credentials are printed as soon as they exist, so that no interruption
+	// later in the start can lose them.
+	first, err := c.setUpFirstStart(ctx, st, log)
 	if err != nil {
-		return err
+		return startErr(ctx, log, err)
+	}
+	if first != nil {
+		c.printFirstStart(cfg, publicURL, first)
+	}
+	var seeded *demo.Result
+	if cfg.Demo {
+		if seeded, err = seedDemo(ctx, st, log); err != nil {
+			return startErr(ctx, log, err)
+		}
+		if seeded.Created {
+			c.printDemo(seeded)
+		}
 	}
 
 	api, err := httpapi.New(httpapi.Config{
@@ -129,13 +148,9 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		}
 	}()
 
-	publicURL := cfg.PublicURL
-	if publicURL == "" {
-		publicURL = defaultPublicURL(ln.Addr().String(), cfg.TLS())
-	}
 	ready := time.Since(start)
 	log.Info("ready", "addr", ln.Addr().String(), "url", publicURL, "tls", cfg.TLS(), "took", ready.Round(time.Millisecond))
-	c.printWelcome(cfg, publicURL, first, ready)
+	c.printReady(cfg, publicURL, first != nil, seeded, ready)
 
 	select {
 	case err := <-served:
@@ -196,7 +211,7 @@ type firstStart struct {
 // installation (no users anywhere), so that `atende serve` with no set-up
 // gives something to log in to. The password is random and only returned,
 // never logged.
-func (c *cli) setUpFirstStart(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) (*firstStart, error) {
+func (c *cli) setUpFirstStart(ctx context.Context, st *store.Store, log *slog.Logger) (*firstStart, error) {
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("count users: %w", err)
@@ -220,13 +235,21 @@ func (c *cli) setUpFirstStart(ctx context.Context, st *store.Store, cfg Config, 
 	}
 	log.Info("first start: created the first administrator", "tenant", tenant.Slug, "email", admin.Email)
 
-	if cfg.Demo {
-		// TODO(demo): seed demo data here with demo.Seed(ctx, st) from
-		// github.com/atende/atende/internal/demo once that package exists.
-		// Until then --demo only gives the empty first tenant.
-		log.Warn("demo data is not available in this build yet; --demo gives an empty tenant")
-	}
 	return &firstStart{tenantSlug: tenant.Slug, email: admin.Email, password: password}, nil
+}
+
+// seedDemo creates the demo tenant the first time --demo is given; later
+// starts find it and change nothing.
+func seedDemo(ctx context.Context, st *store.Store, log *slog.Logger) (*demo.Result, error) {
+	t0 := time.Now()
+	res, err := demo.Seed(ctx, st, demo.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("seed demo data (setting demo): %w", err)
+	}
+	if res.Created {
+		log.Info("seeded the demo tenant", "tenant", res.Tenant.Slug, "users", len(res.Users), "took", time.Since(t0).Round(time.Millisecond))
+	}
+	return res, nil
 }
 
 // firstTenant returns the tenant the first administrator belongs to: the
@@ -289,31 +312,65 @@ func timeZoneFromEnv(getenv func(string) string) string {
 	return tz
 }
 
-// printWelcome tells the person who started the server where to go and how to
-// log in. It goes to stdout, not to the log: the first password must not end
+// What follows is printed to stdout, not to the log: passwords must not end
 // up in log files.
-func (c *cli) printWelcome(cfg Config, publicURL string, first *firstStart, ready time.Duration) {
-	w := c.stdout
-	if first != nil {
-		line := strings.Repeat("=", 72)
-		fmt.Fprintf(w, "\n%s\n", line)
-		fmt.Fprintf(w, "  atende is set up. Log in as the first administrator:\n\n")
-		fmt.Fprintf(w, "    URL:       %s\n", publicURL)
-		fmt.Fprintf(w, "    Tenant:    %s\n", first.tenantSlug)
-		fmt.Fprintf(w, "    Email:     %s\n", first.email)
-		fmt.Fprintf(w, "    Password:  %s\n\n", first.password)
-		fmt.Fprintf(w, "  This password is shown only now and is not kept anywhere readable.\n")
-		fmt.Fprintf(w, "  To set a new one later:\n    %s\n", resetPasswordCommand(cfg, first.tenantSlug, first.email))
-		fmt.Fprintf(w, "%s\n\n", line)
+
+// printFirstStart shows the first administrator's credentials, once.
+func (c *cli) printFirstStart(cfg Config, publicURL string, first *firstStart) {
+	w, line := c.stdout, strings.Repeat("=", 72)
+	fmt.Fprintf(w, "\n%s\n", line)
+	fmt.Fprintf(w, "  atende is set up. Log in as the first administrator:\n\n")
+	fmt.Fprintf(w, "    URL:       %s\n", publicURL)
+	fmt.Fprintf(w, "    Tenant:    %s\n", first.tenantSlug)
+	fmt.Fprintf(w, "    Email:     %s\n", first.email)
+	fmt.Fprintf(w, "    Password:  %s\n\n", first.password)
+	fmt.Fprintf(w, "  This password is shown only now and is not kept anywhere readable.\n")
+	fmt.Fprintf(w, "  To set a new one later:\n    %s\n", resetPasswordCommand(cfg, first.tenantSlug, first.email))
+	fmt.Fprintf(w, "%s\n\n", line)
+}
+
+// printDemo shows who can log in to the demo tenant just created.
+func (c *cli) printDemo(seeded *demo.Result) {
+	w, line := c.stdout, strings.Repeat("=", 72)
+	fmt.Fprintf(w, "%s\n", line)
+	fmt.Fprintf(w, "  Demo tenant %q (tenant %s) has %d users. Some of them:\n\n", seeded.Tenant.Name, seeded.Tenant.Slug, len(seeded.Users))
+	seen := map[atende.Role]bool{}
+	for _, u := range seeded.Users {
+		if len(u.Roles) == 0 || seen[u.Roles[0]] {
+			continue
+		}
+		seen[u.Roles[0]] = true
+		fmt.Fprintf(w, "    %-11s %s (%s)\n", u.Roles[0], u.Email, u.Name)
 	}
+	fmt.Fprintf(w, "\n  Every demo user has the password (shown only now):\n    %s\n", seeded.Password)
+	fmt.Fprintf(w, "%s\n\n", line)
+}
+
+// printReady tells, at every start, where to go and how to log in.
+func (c *cli) printReady(cfg Config, publicURL string, firstStart bool, seeded *demo.Result, ready time.Duration) {
+	w := c.stdout
 	fmt.Fprintf(w, "atende is ready (%s).\n", ready.Round(time.Millisecond))
-	if first != nil {
+	if firstStart {
 		fmt.Fprintf(w, "Open %s — log in with the email and password above.\n", publicURL)
 	} else {
 		fmt.Fprintf(w, "Open %s — log in with your email and password.\n", publicURL)
 		fmt.Fprintf(w, "Forgot the administrator password? %s\n", resetPasswordCommand(cfg, firstTenantSlug, firstAdminEmail))
 	}
+	if seeded != nil && !seeded.Created {
+		fmt.Fprintf(w, "Demo tenant: %s. Its users' password was shown when it was created; to set a new one:\n  %s\n",
+			seeded.Tenant.Slug, resetPasswordCommand(cfg, seeded.Tenant.Slug, "EMAIL"))
+	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+}
+
+// startErr turns a failure caused by SIGINT/SIGTERM during the start into a
+// clean exit.
+func startErr(ctx context.Context, log *slog.Logger, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		log.Info("interrupted while starting; stopped")
+		return nil
+	}
+	return err
 }
 
 // resetPasswordCommand is the command an operator runs to reset a password on
