@@ -14,14 +14,15 @@ type Queue struct {
 	Channels    []Channel       `json:"channels"`
 	Skills      []RequiredSkill `json:"skills"`
 	// Service level target: SLTargetPct % of tasks answered within SLThresholdSec.
-	SLTargetPct    int       `json:"sl_target_pct"`
-	SLThresholdSec int       `json:"sl_threshold_sec"`
-	Priority       int       `json:"priority"`
-	MaxWaitSec     int       `json:"max_wait_sec"` // 0: no limit
-	TeamIDs        []string  `json:"team_ids"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	Version        int64     `json:"version"`
+	SLTargetPct    int          `json:"sl_target_pct"`
+	SLThresholdSec int          `json:"sl_threshold_sec"`
+	Priority       int          `json:"priority"`
+	MaxWaitSec     int          `json:"max_wait_sec"` // 0: no limit
+	TeamIDs        []string     `json:"team_ids"`
+	Routing        QueueRouting `json:"routing"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+	Version        int64        `json:"version"`
 }
 
 // RequiredSkill is a skill a queue needs, with a minimum proficiency.
@@ -76,5 +77,5 @@ func (q *Queue) Validate() error {
 			return FieldError("team_ids", "%q is not an id", id)
 		}
 	}
-	return nil
+	return q.Routing.validate(q)
 }
