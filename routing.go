@@ -129,8 +129,9 @@ func DefaultQueueRouting() QueueRouting {
 	}
 }
 
-// fillDefaults sets zero fields to their defaults.
-func (r *QueueRouting) fillDefaults() {
+// FillDefaults sets zero fields to their defaults (also for queues stored
+// before routing settings existed).
+func (r *QueueRouting) FillDefaults() {
 	d := DefaultQueueRouting()
 	if r.Strategy == "" {
 		r.Strategy = d.Strategy
@@ -166,7 +167,7 @@ func (r *QueueRouting) fillDefaults() {
 // validate checks the routing settings of queue q; the store checks that the
 // queues and skills they name exist and that overflows form no cycle.
 func (r *QueueRouting) validate(q *Queue) error {
-	r.fillDefaults()
+	r.FillDefaults()
 	if !slices.Contains(Strategies, r.Strategy) {
 		return FieldError("routing.strategy", "must be one of %s", joinStrings(Strategies))
 	}
@@ -281,6 +282,34 @@ func (r *QueueRouting) applyPreset(q *Queue) error {
 		return FieldError("routing.preset", "must be es, br or empty")
 	}
 	return nil
+}
+
+// Targets lists the queues a queue's actions and escalations send tasks to.
+func (r *QueueRouting) Targets() []string {
+	var out []string
+	for _, a := range []QueueAction{r.FullAction, r.MaxWaitAction, r.ClosedAction, r.NoMatchAction} {
+		if a.Type == ActionOverflow {
+			out = append(out, a.QueueID)
+		}
+	}
+	for _, e := range r.Escalations {
+		if e.Type == EscalateAddQueue {
+			out = append(out, e.QueueID)
+		}
+	}
+	return out
+}
+
+// Overflows lists the queues a queue's actions move tasks to (escalations
+// that add a queue keep the task in its own, so they make no cycle).
+func (r *QueueRouting) Overflows() []string {
+	var out []string
+	for _, a := range []QueueAction{r.FullAction, r.MaxWaitAction, r.ClosedAction, r.NoMatchAction} {
+		if a.Type == ActionOverflow {
+			out = append(out, a.QueueID)
+		}
+	}
+	return out
 }
 
 func (a QueueAction) validate(field string, keepAllowed bool, self string) error {

@@ -348,6 +348,7 @@ func (c *Core) AddTask(s TaskSpec, now time.Time) (*Task, error) {
 
 // admit runs a task's entry into queue q: hours, size, reservations, timers.
 func (c *Core) admit(t *Task, q *queue) {
+	t.QueuedAt = c.now
 	r := q.cfg.Routing
 	if !r.Hours.Open(c.now, c.loc) {
 		c.act(t, q, r.ClosedAction, "closed")
@@ -383,17 +384,17 @@ func firstNonEmpty(s ...string) string {
 }
 
 // scheduleTaskTimers arms the max-wait, expiry and escalation timers of a
-// task in its home queue, counted from its place in queue.
+// task in its home queue, counted from its entry into that queue.
 func (c *Core) scheduleTaskTimers(t *Task, q *queue) {
 	if q.cfg.MaxWaitSec > 0 {
-		c.schedule(t.EnqueuedAt.Add(time.Duration(q.cfg.MaxWaitSec)*time.Second), timerMaxWait, t.ID, len(t.queueIDs()))
+		c.schedule(t.QueuedAt.Add(time.Duration(q.cfg.MaxWaitSec)*time.Second), timerMaxWait, t.ID, 0)
 	}
 	if t.ExpiresAt != nil {
 		c.schedule(*t.ExpiresAt, timerExpiry, t.ID, 0)
 	}
 	if t.Escalations < len(q.cfg.Routing.Escalations) {
 		e := q.cfg.Routing.Escalations[t.Escalations]
-		c.schedule(t.EnqueuedAt.Add(time.Duration(e.AfterSec)*time.Second), timerEscalation, t.ID, t.Escalations)
+		c.schedule(t.QueuedAt.Add(time.Duration(e.AfterSec)*time.Second), timerEscalation, t.ID, t.Escalations)
 	}
 }
 
@@ -906,6 +907,7 @@ func (c *Core) Transfer(taskID string, to Target, now time.Time) (*Task, error) 
 	from := t.AgentID
 	c.release(t)
 	t.QueueID, t.ExtraQueueIDs, t.Relaxed, t.Escalations, t.DeclinedBy = qid, nil, nil, 0, nil
+	t.QueuedAt = now
 	if !to.KeepPriority {
 		t.EnqueuedAt, t.Priority, t.seq = now, 0, 0
 	}

@@ -54,6 +54,7 @@ type Task struct {
 	Attributes     map[string]string      `json:"attributes,omitempty"`         // what an integration attached
 	CreatedAt      time.Time              `json:"created_at"`
 	EnqueuedAt     time.Time              `json:"enqueued_at"` // the place in queue; kept across offers and overflows
+	QueuedAt       time.Time              `json:"queued_at"`   // entry into the current queue; its timers count from here
 	ExpiresAt      *time.Time             `json:"expires_at,omitempty"`
 	State          TaskState              `json:"state"`
 	AgentID        string                 `json:"agent_id,omitempty"` // offered to or assigned to

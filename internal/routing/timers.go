@@ -99,7 +99,7 @@ func (c *Core) fire(tm timer) {
 		}
 	case timerMaxWait:
 		q := c.queues[t.QueueID]
-		if t.State != TaskWaiting || q == nil || q.cfg.MaxWaitSec == 0 || c.now.Sub(t.EnqueuedAt) < time.Duration(q.cfg.MaxWaitSec)*time.Second {
+		if t.State != TaskWaiting || q == nil || q.cfg.MaxWaitSec == 0 || c.now.Sub(t.QueuedAt) < time.Duration(q.cfg.MaxWaitSec)*time.Second {
 			return
 		}
 		c.act(t, q, q.cfg.Routing.MaxWaitAction, "max_wait")
@@ -167,7 +167,7 @@ func (c *Core) escalate(t *Task) {
 	c.emit("task.escalated", t, info)
 	if t.Escalations < len(q.cfg.Routing.Escalations) {
 		next := q.cfg.Routing.Escalations[t.Escalations]
-		c.schedule(t.EnqueuedAt.Add(time.Duration(next.AfterSec)*time.Second), timerEscalation, t.ID, t.Escalations)
+		c.schedule(t.QueuedAt.Add(time.Duration(next.AfterSec)*time.Second), timerEscalation, t.ID, t.Escalations)
 	}
 	c.matchTask(t)
 }

@@ -769,3 +769,63 @@ func TestQueueConcurrentUpdatesSerialise(t *testing.T) {
 		}
 	})
 }
+
+func TestQueueRoutingTargetsAndCycles(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		_, a := newTenant(t, s, "Acme")
+		mk := func(name string, r func(*atende.QueueRouting)) (*atende.Queue, error) {
+			q := &atende.Queue{Name: name, Channels: []atende.Channel{atende.ChannelVoice}}
+			if r != nil {
+				r(&q.Routing)
+			}
+			return q, s.CreateQueue(ctx, a, q)
+		}
+		qa, err := mk("A", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if qa.Routing.Strategy != atende.StrategyLongestIdle || qa.Routing.OfferTimeoutSec != 20 {
+			t.Fatalf("routing defaults not filled: %+v", qa.Routing)
+		}
+		got, _ := s.Queue(ctx, a.TenantID, qa.ID)
+		if got.Routing.AgingSec != 60 || got.Routing.ClosedAction.Type != atende.ActionVoicemail {
+			t.Fatalf("routing not stored: %+v", got.Routing)
+		}
+		qb, err := mk("B", func(r *atende.QueueRouting) {
+			r.MaxWaitAction = atende.QueueAction{Type: atende.ActionOverflow, QueueID: qa.ID}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Diamond shapes are fine: C overflows to A and B, B to A.
+		if _, err := mk("C", func(r *atende.QueueRouting) {
+			r.FullAction = atende.QueueAction{Type: atende.ActionOverflow, QueueID: qa.ID}
+			r.MaxWaitAction = atende.QueueAction{Type: atende.ActionOverflow, QueueID: qb.ID}
+		}); err != nil {
+			t.Fatalf("diamond rejected: %v", err)
+		}
+		_, err = mk("D", func(r *atende.QueueRouting) {
+			r.MaxWaitAction = atende.QueueAction{Type: atende.ActionOverflow, QueueID: atende.NewID()}
+		})
+		wantCode(t, err, atende.EInvalid)
+		// A → B would close the loop B → A.
+		_, err = s.UpdateQueue(ctx, a, qa.ID, 0, func(q *atende.Queue) error {
+			q.Routing.NoMatchAction = atende.QueueAction{Type: atende.ActionOverflow, QueueID: qb.ID}
+			return nil
+		})
+		if atende.ErrorCode(err) != atende.EInvalid || !strings.Contains(err.Error(), "A → B → A") {
+			t.Fatalf("cycle: %v", err)
+		}
+		// Spain preset caps the wait at 3 minutes with a callback.
+		es, err := mk("ES", func(r *atende.QueueRouting) { r.Preset = atende.PresetSpain })
+		if err != nil || es.MaxWaitSec != 180 || es.Routing.MaxWaitAction.Type != atende.ActionCallback {
+			t.Fatalf("spain preset: %+v %v", es, err)
+		}
+		_, err = mk("BR", func(r *atende.QueueRouting) {
+			r.Preset = atende.PresetBrazil
+			r.ClosedAction = atende.QueueAction{Type: atende.ActionReject}
+		})
+		wantCode(t, err, atende.EInvalid)
+	})
+}

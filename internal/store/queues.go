@@ -5,19 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/atende/atende"
 )
 
 var errQueueNotFound = atende.Errorf(atende.ENotFound, "queue not found")
 
-const queueCols = `id, tenant_id, name, description, channels, skills, sl_target_pct, sl_threshold_sec, priority, max_wait_sec, team_ids, created_at, updated_at, version`
+const queueCols = `id, tenant_id, name, description, channels, skills, sl_target_pct, sl_threshold_sec, priority, max_wait_sec, team_ids, routing, created_at, updated_at, version`
 
 func scanQueue(row interface{ Scan(...any) error }) (*atende.Queue, error) {
 	var q atende.Queue
-	var channels, skills, teams string
+	var channels, skills, teams, routing string
 	if err := row.Scan(&q.ID, &q.TenantID, &q.Name, &q.Description, &channels, &skills, &q.SLTargetPct, &q.SLThresholdSec,
-		&q.Priority, &q.MaxWaitSec, &teams, &q.CreatedAt, &q.UpdatedAt, &q.Version); err != nil {
+		&q.Priority, &q.MaxWaitSec, &teams, &routing, &q.CreatedAt, &q.UpdatedAt, &q.Version); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errQueueNotFound
 		}
@@ -32,6 +33,10 @@ func scanQueue(row interface{ Scan(...any) error }) (*atende.Queue, error) {
 	if err := fromJSON(teams, &q.TeamIDs); err != nil {
 		return nil, err
 	}
+	if err := fromJSON(routing, &q.Routing); err != nil {
+		return nil, err
+	}
+	q.Routing.FillDefaults()
 	nonNilQueue(&q)
 	q.CreatedAt, q.UpdatedAt = q.CreatedAt.UTC(), q.UpdatedAt.UTC()
 	return &q, nil
@@ -77,6 +82,69 @@ func (t *tx) prepareQueue(q *atende.Queue) error {
 			return atende.FieldError("team_ids", "team %s does not exist", id)
 		}
 	}
+	return t.checkQueueTargets(q)
+}
+
+// checkQueueTargets verifies that the queues q's actions and escalations
+// send tasks to exist, and that following overflows from q never comes back
+// to a queue already passed: a cycle would bounce a task forever.
+func (t *tx) checkQueueTargets(q *atende.Queue) error {
+	rows, err := t.QueryContext(context.Background(), t.s.q(`SELECT id, name, routing FROM queues WHERE tenant_id = ?`), t.actor.TenantID)
+	if err != nil {
+		return err
+	}
+	overflows := map[string][]string{}
+	names := map[string]string{}
+	for rows.Next() {
+		var id, name, routing string
+		if err := rows.Scan(&id, &name, &routing); err != nil {
+			rows.Close()
+			return err
+		}
+		var r atende.QueueRouting
+		if err := fromJSON(routing, &r); err != nil {
+			rows.Close()
+			return err
+		}
+		overflows[id], names[id] = r.Overflows(), name
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if q.ID == "" {
+		q.ID = atende.NewID() // the id it will be created with
+	}
+	overflows[q.ID], names[q.ID] = q.Routing.Overflows(), q.Name
+	for _, target := range q.Routing.Targets() {
+		if _, ok := names[target]; !ok || target == q.ID {
+			return atende.FieldError("routing", "queue %s does not exist or is this queue", target)
+		}
+	}
+	// Every queue was free of cycles before, so a new cycle passes through
+	// q: search for a path from q's overflows back to q.
+	visited := map[string]bool{}
+	var back func(id string) []string
+	back = func(id string) []string {
+		if id == q.ID {
+			return []string{names[id]}
+		}
+		if visited[id] {
+			return nil
+		}
+		visited[id] = true
+		for _, next := range overflows[id] {
+			if p := back(next); p != nil {
+				return append([]string{names[id]}, p...)
+			}
+		}
+		return nil
+	}
+	for _, next := range overflows[q.ID] {
+		if p := back(next); p != nil {
+			return atende.FieldError("routing", "overflows form a cycle: %s", strings.Join(append([]string{names[q.ID]}, p...), " → "))
+		}
+	}
 	return nil
 }
 
@@ -94,14 +162,15 @@ func uniqueInOrder[T comparable](in []T) []T {
 // must exist in that tenant.
 func (s *Store) CreateQueue(ctx context.Context, a atende.Actor, q *atende.Queue) error {
 	return s.write(ctx, "queue.create", a, func(tx *tx) error {
+		q.ID = ""
 		if err := tx.prepareQueue(q); err != nil {
 			return err
 		}
-		q.ID, q.TenantID = atende.NewID(), a.TenantID
+		q.TenantID = a.TenantID
 		q.CreatedAt, q.UpdatedAt, q.Version = tx.now, tx.now, 1
-		if _, err := tx.exec(`INSERT INTO queues (`+queueCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.exec(`INSERT INTO queues (`+queueCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			q.ID, q.TenantID, q.Name, q.Description, jsonText(q.Channels), jsonText(q.Skills), q.SLTargetPct, q.SLThresholdSec,
-			q.Priority, q.MaxWaitSec, jsonText(q.TeamIDs), q.CreatedAt, q.UpdatedAt, q.Version); err != nil {
+			q.Priority, q.MaxWaitSec, jsonText(q.TeamIDs), jsonText(q.Routing), q.CreatedAt, q.UpdatedAt, q.Version); err != nil {
 			return err
 		}
 		return tx.change("queue.created", "queue", q.ID, atende.PermConfigRead, nil, q)
@@ -161,6 +230,8 @@ func (s *Store) UpdateQueue(ctx context.Context, a atende.Actor, id string, ifVe
 		q := *before
 		// Copies, so the change cannot alter "before", kept for the audit log.
 		q.Channels, q.Skills, q.TeamIDs = slices.Clone(before.Channels), slices.Clone(before.Skills), slices.Clone(before.TeamIDs)
+		q.Routing.Escalations = slices.Clone(before.Routing.Escalations)
+		q.Routing.Hours.Weekly, q.Routing.Hours.Holidays = slices.Clone(before.Routing.Hours.Weekly), slices.Clone(before.Routing.Hours.Holidays)
 		if err := change(&q); err != nil {
 			return err
 		}
@@ -170,9 +241,9 @@ func (s *Store) UpdateQueue(ctx context.Context, a atende.Actor, id string, ifVe
 		}
 		q.UpdatedAt, q.Version = tx.now, before.Version+1
 		if err := tx.execOne(errQueueNotFound, `UPDATE queues SET name = ?, description = ?, channels = ?, skills = ?, sl_target_pct = ?, sl_threshold_sec = ?,
-			priority = ?, max_wait_sec = ?, team_ids = ?, updated_at = ?, version = ? WHERE tenant_id = ? AND id = ? AND version = ?`,
+			priority = ?, max_wait_sec = ?, team_ids = ?, routing = ?, updated_at = ?, version = ? WHERE tenant_id = ? AND id = ? AND version = ?`,
 			q.Name, q.Description, jsonText(q.Channels), jsonText(q.Skills), q.SLTargetPct, q.SLThresholdSec,
-			q.Priority, q.MaxWaitSec, jsonText(q.TeamIDs), q.UpdatedAt, q.Version, q.TenantID, q.ID, before.Version); err != nil {
+			q.Priority, q.MaxWaitSec, jsonText(q.TeamIDs), jsonText(q.Routing), q.UpdatedAt, q.Version, q.TenantID, q.ID, before.Version); err != nil {
 			return err
 		}
 		out = &q
