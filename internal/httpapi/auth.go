@@ -62,31 +62,52 @@ const sessionTTL = 12 * time.Hour
 // authenticate finds the principal of a request from its bearer token or
 // session cookie. It returns nil when there is none or it is not valid.
 func (s *Server) authenticate(r *http.Request) (*principal, error) {
-	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, secret, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 			return nil, nil
 		}
-		tok, err := s.cfg.Store.APITokenBySecret(ctx, strings.TrimSpace(secret))
-		if err != nil {
-			if atende.ErrorCode(err) == atende.ENotFound {
-				return nil, nil
-			}
-			return nil, err
-		}
-		u, err := s.cfg.Store.User(ctx, tok.TenantID, tok.UserID)
-		if err != nil || !u.Active {
-			return nil, ignoreNotFound(err)
-		}
-		return &principal{TenantID: u.TenantID, UserID: u.ID, Name: tok.Name, Language: u.Language, Roles: u.Roles,
-			Grants: atende.GrantsFor(u.Roles, tok.Scopes), Kind: "token", TokenID: tok.ID}, nil
+		return s.cachedPrincipal("bearer:"+strings.TrimSpace(secret), func() (*principal, error) {
+			return s.tokenPrincipal(r, strings.TrimSpace(secret))
+		})
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
-	sess, err := s.cfg.Store.SessionBySecret(ctx, c.Value)
+	return s.cachedPrincipal("session:"+c.Value, func() (*principal, error) { return s.sessionPrincipal(r, c.Value) })
+}
+
+// cachedPrincipal resolves a credential through the cache.
+func (s *Server) cachedPrincipal(key string, resolve func() (*principal, error)) (*principal, error) {
+	if p := s.auth.get(key); p != nil {
+		return p, nil
+	}
+	p, err := resolve()
+	if err != nil || p == nil {
+		return nil, err
+	}
+	s.auth.put(key, p)
+	return p, nil
+}
+
+func (s *Server) tokenPrincipal(r *http.Request, secret string) (*principal, error) {
+	ctx := r.Context()
+	tok, err := s.cfg.Store.APITokenBySecret(ctx, secret)
+	if err != nil {
+		return nil, ignoreNotFound(err)
+	}
+	u, err := s.cfg.Store.User(ctx, tok.TenantID, tok.UserID)
+	if err != nil || !u.Active {
+		return nil, ignoreNotFound(err)
+	}
+	return &principal{TenantID: u.TenantID, UserID: u.ID, Name: tok.Name, Language: u.Language, Roles: u.Roles,
+		Grants: atende.GrantsFor(u.Roles, tok.Scopes), Kind: "token", TokenID: tok.ID}, nil
+}
+
+func (s *Server) sessionPrincipal(r *http.Request, secret string) (*principal, error) {
+	ctx := r.Context()
+	sess, err := s.cfg.Store.SessionBySecret(ctx, secret)
 	if err != nil {
 		return nil, ignoreNotFound(err)
 	}

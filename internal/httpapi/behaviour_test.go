@@ -308,3 +308,41 @@ func TestRouterErrorsAreProblems(t *testing.T) {
 	}
 	wantProblem(t, a.do("GET", apiPrefix+"/nothing/here", a.tokens["admin"], nil, nil, nil), 404, atende.ENotFound, "")
 }
+
+// TestRevocationTakesEffectAtOnce: credentials are cached, but revoking a
+// token or deactivating a user through the API stops them on the next request.
+func TestRevocationTakesEffectAtOnce(t *testing.T) {
+	a := newTestAPI(t)
+	admin := a.tokens["admin"]
+	var tok createdToken
+	if r := a.do("POST", apiPrefix+"/tokens", admin, map[string]string{"name": "crm"}, nil, &tok); r.StatusCode != 201 {
+		t.Fatalf("create token: %d", r.StatusCode)
+	}
+	me := apiPrefix + "/auth/me"
+	if r := a.do("GET", me, tok.Secret, nil, nil, nil); r.StatusCode != 200 {
+		t.Fatalf("new token: %d", r.StatusCode)
+	}
+	if r := a.do("DELETE", apiPrefix+"/tokens/"+tok.ID, admin, nil, nil, nil); r.StatusCode != 204 {
+		t.Fatalf("revoke: %d", r.StatusCode)
+	}
+	wantProblem(t, a.do("GET", me, tok.Secret, nil, nil, nil), 401, atende.EUnauthorized, "")
+
+	agent := a.tokens["agent"]
+	if r := a.do("GET", me, agent, nil, nil, nil); r.StatusCode != 200 {
+		t.Fatalf("agent: %d", r.StatusCode)
+	}
+	path := apiPrefix + "/users/" + a.users["agent"].ID
+	if r := a.do("PATCH", path, admin, map[string]any{"active": false}, map[string]string{"If-Match": "*"}, nil); r.StatusCode != 200 {
+		t.Fatalf("deactivate: %d", r.StatusCode)
+	}
+	wantProblem(t, a.do("GET", me, agent, nil, nil, nil), 401, atende.EUnauthorized, "")
+	// Losing a role is immediate too.
+	sup := a.tokens["supervisor"]
+	if r := a.do("GET", apiPrefix+"/users", sup, nil, nil, nil); r.StatusCode != 200 {
+		t.Fatalf("supervisor lists users: %d", r.StatusCode)
+	}
+	if r := a.do("PATCH", apiPrefix+"/users/"+a.users["supervisor"].ID, admin, map[string]any{"roles": []string{"agent"}}, map[string]string{"If-Match": "*"}, nil); r.StatusCode != 200 {
+		t.Fatalf("demote: %d", r.StatusCode)
+	}
+	wantProblem(t, a.do("GET", apiPrefix+"/users", sup, nil, nil, nil), 403, atende.EForbidden, "")
+}

@@ -152,6 +152,7 @@ func (s *Server) routesUsers() {
 			if err != nil {
 				return err
 			}
+			s.auth.purgeUser(id) // roles or active may have changed
 			return writeVersioned(w, http.StatusOK, u, u.Version)
 		}})
 	s.handle(route{Method: "POST", Path: "/users/{id}/password", Perm: atende.PermUsersManage, Tag: "users", Summary: "Set a user's password (ends their sessions)",
@@ -172,6 +173,7 @@ func (s *Server) routesUsers() {
 			if err := s.cfg.Store.SetPassword(r.Context(), p.actor(r), id, in.Password); err != nil {
 				return err
 			}
+			s.auth.purgeUser(id)
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}})
@@ -294,6 +296,7 @@ func (s *Server) routesTokens() {
 			if err := s.cfg.Store.RevokeAPIToken(r.Context(), p.actor(r), id); err != nil {
 				return err
 			}
+			s.auth.purgeToken(id)
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		}})

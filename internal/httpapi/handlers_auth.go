@@ -42,6 +42,7 @@ func (s *Server) routesAuth() {
 				if err := s.cfg.Store.DeleteSession(r.Context(), c.Value); err != nil {
 					return err
 				}
+				s.auth.purge("session:" + c.Value)
 			}
 			s.setSessionCookie(w, "", -1)
 			w.WriteHeader(http.StatusNoContent)
@@ -80,7 +81,9 @@ func (s *Server) routesAuth() {
 				s.loginByAccount.Fail(key)
 				return atende.FieldError("current_password", "is not your current password")
 			}
-			if err := s.cfg.Store.SetPassword(r.Context(), p.actor(r), p.UserID, in.New); err != nil {
+			err = s.cfg.Store.SetPassword(r.Context(), p.actor(r), p.UserID, in.New)
+			s.auth.purgeUser(p.UserID) // the store ended every session of the user
+			if err != nil {
 				if e, ok := err.(*atende.Error); ok && e.Field == "password" {
 					return atende.FieldError("new_password", "%s", e.Message)
 				}

@@ -50,16 +50,13 @@ type appendResult struct {
 
 var conversationReadOnly = append([]string{"protocol", "contact_id", "channel", "channels", "disposition_id", "last_event_seq", "last_activity_at", "closed_at"}, readOnlyFields...)
 
-func (m *messageInput) event(kind atende.EventKind, contactID string) (*atende.TimelineEvent, error) {
+func (m *messageInput) event(kind atende.EventKind) (*atende.TimelineEvent, error) {
 	e := &atende.TimelineEvent{Kind: kind, Channel: m.Channel, Direction: m.Direction, Body: m.Body, ClientID: m.ClientID}
 	if kind == atende.KindMessage && e.Direction == "" {
 		e.Direction = atende.DirectionOut
 	}
 	if kind == atende.KindNote && (m.Channel != "" || m.Direction != "") {
 		return nil, atende.FieldError("channel", "notes are internal and have no channel or direction")
-	}
-	if e.Direction == atende.DirectionIn {
-		e.AuthorKind, e.AuthorID = "contact", contactID
 	}
 	if m.Data != nil {
 		b, err := json.Marshal(m.Data)
@@ -127,7 +124,7 @@ func (s *Server) routesConversations() {
 					in.Message.Channel = in.Channel
 				}
 				var err error
-				if first, err = in.Message.event(atende.KindMessage, in.ContactID); err != nil {
+				if first, err = in.Message.event(atende.KindMessage); err != nil {
 					return err
 				}
 			}
@@ -206,15 +203,7 @@ func (s *Server) routesConversations() {
 				if err := decode(r, &in); err != nil {
 					return err
 				}
-				contactID := ""
-				if in.Direction == atende.DirectionIn {
-					c, err := st.Conversation(r.Context(), p.TenantID, id)
-					if err != nil {
-						return err
-					}
-					contactID = c.ContactID
-				}
-				e, err := in.event(kind, contactID)
+				e, err := in.event(kind)
 				if err != nil {
 					return err
 				}

@@ -37,6 +37,7 @@ type Server struct {
 	log    *slog.Logger
 	routes []route
 
+	auth           *authCache
 	loginByAccount *auth.Limiter
 	loginByIP      *auth.Limiter
 
@@ -57,6 +58,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:            cfg,
 		mux:            http.NewServeMux(),
 		log:            cfg.Logger,
+		auth:           newAuthCache(),
 		loginByAccount: auth.NewLimiter(),
 		loginByIP:      auth.NewLimiter(),
 		stop:           make(chan struct{}),

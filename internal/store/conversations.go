@@ -81,20 +81,21 @@ func (s *Store) CreateConversation(ctx context.Context, a atende.Actor, c *atend
 		if first == nil {
 			return nil
 		}
-		if first.AuthorKind == "" {
+		switch {
+		case first.AuthorKind != "":
+		case first.Kind == atende.KindMessage && first.Direction == atende.DirectionIn:
+			first.AuthorKind, first.AuthorID = "contact", c.ContactID
+		default:
 			first.AuthorKind, first.AuthorID = authorOf(a)
 		}
 		if first.Kind == atende.KindMessage && first.Channel != c.Channel {
 			c.Channels = append(c.Channels, first.Channel)
-			if _, err := tx.exec(`UPDATE conversations SET channels = ? WHERE id = ?`, jsonText(c.Channels), c.ID); err != nil {
-				return err
-			}
 		}
-		if err := tx.insertTimelineEvent(c.ID, first); err != nil {
+		if err := tx.insertTimelineEvent(c, first); err != nil {
 			return err
 		}
-		c.LastEventSeq = first.Seq
-		return nil
+		_, err = tx.exec(`UPDATE conversations SET channels = ?, last_event_seq = ? WHERE id = ?`, jsonText(c.Channels), c.LastEventSeq, c.ID)
+		return err
 	})
 }
 
@@ -257,7 +258,6 @@ func (s *Store) UpdateConversation(ctx context.Context, a atende.Actor, id strin
 			return err
 		}
 		c.UpdatedAt, c.Version = tx.now, before.Version+1
-		c.LastEventSeq = tx.lastSeq(before)
 		if c.Status == atende.StatusClosed && before.ClosedAt == nil {
 			c.ClosedAt = &tx.now
 		}
@@ -275,32 +275,24 @@ func (tx *tx) lockConversation(id string) (*atende.Conversation, error) {
 	return scanConversation(tx.queryRow(`SELECT `+conversationCols+` FROM conversations WHERE tenant_id = ? AND id = ?`+tx.rowLock(), tx.actor.TenantID, id))
 }
 
-// lastSeq reads the conversation's latest timeline sequence within the transaction.
-func (tx *tx) lastSeq(c *atende.Conversation) int64 {
-	var seq int64
-	if err := tx.queryRow(`SELECT last_event_seq FROM conversations WHERE tenant_id = ? AND id = ?`, tx.actor.TenantID, c.ID).Scan(&seq); err != nil {
-		return c.LastEventSeq
-	}
-	return seq
-}
-
 func (tx *tx) saveConversation(c *atende.Conversation, prevVersion int64) error {
 	return tx.execOne(atende.Errorf(atende.EPreconditionFailed, "the conversation changed meanwhile; reload and retry"),
 		`UPDATE conversations SET subject = ?, channels = ?, status = ?, assignee_id = ?, queue_id = ?, priority = ?, tags = ?, disposition_id = ?,
-		last_activity_at = ?, updated_at = ?, closed_at = ?, version = ? WHERE tenant_id = ? AND id = ? AND version = ?`,
+		last_event_seq = ?, last_activity_at = ?, updated_at = ?, closed_at = ?, version = ? WHERE tenant_id = ? AND id = ? AND version = ?`,
 		c.Subject, jsonText(c.Channels), c.Status, c.AssigneeID, c.QueueID, c.Priority, jsonText(c.Tags), c.DispositionID,
-		c.LastActivityAt, c.UpdatedAt, nullTime(c.ClosedAt), c.Version, c.TenantID, c.ID, prevVersion)
+		c.LastEventSeq, c.LastActivityAt, c.UpdatedAt, nullTime(c.ClosedAt), c.Version, c.TenantID, c.ID, prevVersion)
 }
 
-// timelineChanges appends status, assignment and tag entries for what differs.
+// timelineChanges appends status, assignment and tag entries for what
+// differs; after receives the sequence numbers they take.
 func (tx *tx) timelineChanges(before, after *atende.Conversation) error {
 	if before.Status != after.Status {
-		if _, err := tx.appendSystemEvent(before.ID, atende.KindStatus, map[string]any{"from": before.Status, "to": after.Status}); err != nil {
+		if _, err := tx.appendSystemEvent(after, atende.KindStatus, map[string]any{"from": before.Status, "to": after.Status}); err != nil {
 			return err
 		}
 	}
 	if before.AssigneeID != after.AssigneeID || before.QueueID != after.QueueID {
-		if _, err := tx.appendSystemEvent(before.ID, atende.KindAssignment, map[string]any{
+		if _, err := tx.appendSystemEvent(after, atende.KindAssignment, map[string]any{
 			"from_assignee_id": before.AssigneeID, "to_assignee_id": after.AssigneeID,
 			"from_queue_id": before.QueueID, "to_queue_id": after.QueueID,
 		}); err != nil {
@@ -308,7 +300,7 @@ func (tx *tx) timelineChanges(before, after *atende.Conversation) error {
 		}
 	}
 	if !slices.Equal(before.Tags, after.Tags) {
-		if _, err := tx.appendSystemEvent(before.ID, atende.KindTags, map[string]any{"from": before.Tags, "to": after.Tags}); err != nil {
+		if _, err := tx.appendSystemEvent(after, atende.KindTags, map[string]any{"from": before.Tags, "to": after.Tags}); err != nil {
 			return err
 		}
 	}
@@ -316,10 +308,10 @@ func (tx *tx) timelineChanges(before, after *atende.Conversation) error {
 }
 
 // appendSystemEvent writes a timeline entry authored by the actor.
-func (tx *tx) appendSystemEvent(conversationID string, kind atende.EventKind, data any) (*atende.TimelineEvent, error) {
+func (tx *tx) appendSystemEvent(c *atende.Conversation, kind atende.EventKind, data any) (*atende.TimelineEvent, error) {
 	e := &atende.TimelineEvent{Kind: kind, Data: []byte(jsonText(data))}
 	e.AuthorKind, e.AuthorID = authorOf(tx.actor)
-	return e, tx.insertTimelineEvent(conversationID, e)
+	return e, tx.insertTimelineEvent(c, e)
 }
 
 func authorOf(a atende.Actor) (string, string) {
@@ -329,12 +321,13 @@ func authorOf(a atende.Actor) (string, string) {
 	return "system", ""
 }
 
-// insertTimelineEvent numbers e with the conversation's next sequence and stores it.
-func (tx *tx) insertTimelineEvent(conversationID string, e *atende.TimelineEvent) error {
-	if err := tx.queryRow(`UPDATE conversations SET last_event_seq = last_event_seq + 1 WHERE tenant_id = ? AND id = ? RETURNING last_event_seq`,
-		tx.actor.TenantID, conversationID).Scan(&e.Seq); err != nil {
-		return fmt.Errorf("next timeline sequence: %w", err)
-	}
+// insertTimelineEvent numbers e with the conversation's next sequence and
+// stores it. The conversation must have been read in this transaction with
+// its row locked; the caller saves its new last_event_seq.
+func (tx *tx) insertTimelineEvent(c *atende.Conversation, e *atende.TimelineEvent) error {
+	c.LastEventSeq++
+	e.Seq = c.LastEventSeq
+	conversationID := c.ID
 	e.ID, e.TenantID, e.ConversationID, e.CreatedAt = atende.NewID(), tx.actor.TenantID, conversationID, tx.now
 	var clientID any
 	if e.ClientID != "" {
@@ -397,7 +390,11 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 		if c.Status == atende.StatusClosed && e.Kind == atende.KindMessage {
 			return atende.Errorf(atende.EConflict, "the conversation is closed; a new message starts a new conversation")
 		}
-		if e.AuthorKind == "" {
+		switch {
+		case e.AuthorKind != "":
+		case e.Kind == atende.KindMessage && e.Direction == atende.DirectionIn:
+			e.AuthorKind, e.AuthorID = "contact", c.ContactID
+		default:
 			e.AuthorKind, e.AuthorID = authorOf(a)
 		}
 		before := *c
@@ -410,7 +407,7 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 			}
 			c.LastActivityAt = tx.now
 		}
-		if err := tx.insertTimelineEvent(c.ID, e); err != nil {
+		if err := tx.insertTimelineEvent(c, e); err != nil {
 			return err
 		}
 		// The message comes first in the timeline, then the reopening it caused.
@@ -418,12 +415,9 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 			return err
 		}
 		out, created = e, true
-		if e.Kind != atende.KindMessage {
-			return nil
-		}
-		// New messages move activity and channels without bumping the
-		// version: the version guards what people edit, and a busy chat
-		// must not make every edit of its tags fail.
+		// New messages and notes move the sequence, activity and channels
+		// without bumping the version: the version guards what people
+		// edit, and a busy chat must not make every edit of its tags fail.
 		if c.Status == before.Status {
 			return tx.saveConversation(c, before.Version)
 		}
@@ -431,7 +425,6 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 		if err := tx.saveConversation(c, before.Version); err != nil {
 			return err
 		}
-		c.LastEventSeq = tx.lastSeq(c)
 		return tx.emit("conversation.updated", c.ID, atende.PermConversationsRead, c)
 	})
 	return out, created, err
@@ -468,14 +461,13 @@ func (s *Store) SetDisposition(ctx context.Context, a atende.Actor, conversation
 		if resolves && (c.Status == atende.StatusOpen || c.Status == atende.StatusPending) {
 			c.Status = atende.StatusResolved
 		}
-		if _, err := tx.appendSystemEvent(c.ID, atende.KindDisposition, map[string]any{"disposition_id": dispositionID, "code": code, "note": note}); err != nil {
+		if _, err := tx.appendSystemEvent(c, atende.KindDisposition, map[string]any{"disposition_id": dispositionID, "code": code, "note": note}); err != nil {
 			return err
 		}
 		if err := tx.timelineChanges(&before, c); err != nil {
 			return err
 		}
 		c.UpdatedAt, c.Version = tx.now, before.Version+1
-		c.LastEventSeq = tx.lastSeq(c)
 		if err := tx.saveConversation(c, before.Version); err != nil {
 			return err
 		}

@@ -25,7 +25,6 @@ import (
 	"github.com/atende/atende"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver
 	"github.com/prometheus/client_golang/prometheus"
-	_ "modernc.org/sqlite" // SQLite driver
 )
 
 // Dialect names the SQL database behind a Store.
@@ -58,10 +57,17 @@ type Store struct {
 	clock   atende.Clock
 	log     *slog.Logger
 
-	rebound sync.Map // query text -> rewritten for the dialect
+	rebound   sync.Map // query text -> rewritten for the dialect
+	closeOnce sync.Once
 
 	opDuration *prometheus.HistogramVec
 	opErrors   *prometheus.CounterVec
+	batchSize  prometheus.Histogram
+
+	// Group commit (SQLite): writes queue here for the committer.
+	writes        chan *writeReq
+	stopWrites    chan struct{}
+	committerDone chan struct{}
 }
 
 // Open connects to the database named by cfg, creating the SQLite file and
@@ -117,6 +123,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.initMetrics(cfg.Metrics)
+	if s.dialect == SQLite {
+		s.startCommitter()
+	}
 	return s, nil
 }
 
@@ -139,7 +148,7 @@ func openSQLite(path string, readOnly bool) (*sql.DB, error) {
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := sql.Open(sqliteDriverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -159,8 +168,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database connections.
+// Close stops the committer, answering queued writes, and closes the
+// database connections.
 func (s *Store) Close() error {
+	if s.writes != nil {
+		s.closeOnce.Do(func() { close(s.stopWrites) })
+		<-s.committerDone
+	}
 	err := s.wdb.Close()
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
@@ -212,8 +226,13 @@ func (s *Store) initMetrics(reg prometheus.Registerer) {
 		Name: "atende_store_operation_errors_total",
 		Help: "Store operations that failed with an internal error.",
 	}, []string{"kind"})
+	s.batchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "atende_store_group_commit_writes",
+		Help:    "Writes committed together in one SQLite transaction.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
 	if reg != nil {
-		reg.MustRegister(s.opDuration, s.opErrors)
+		reg.MustRegister(s.opDuration, s.opErrors, s.batchSize)
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "atende_store_open_connections",
 			Help: "Open database connections.",

@@ -25,8 +25,12 @@ type tx struct {
 }
 
 // write runs fn in a transaction on behalf of a, commits, then publishes the
-// events fn emitted. Nothing is published if anything fails.
+// events fn emitted. Nothing is published if anything fails. On SQLite the
+// transaction is shared with other writes of the moment (group commit).
 func (s *Store) write(ctx context.Context, kind string, a atende.Actor, fn func(*tx) error) (err error) {
+	if s.writes != nil {
+		return s.groupWrite(ctx, kind, a, fn)
+	}
 	start := time.Now()
 	defer func() { s.observe(kind, start, err) }()
 	sqlTx, err := s.wdb.BeginTx(ctx, nil)
