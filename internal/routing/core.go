@@ -19,12 +19,14 @@ type Change struct {
 
 // AgentSnapshot is an agent's routing state after a change.
 type AgentSnapshot struct {
-	ID      string                 `json:"id"`
-	Status  atende.AgentStatus     `json:"status"`
-	Reason  string                 `json:"reason_code,omitempty"`
-	Since   time.Time              `json:"since"`
-	Load    map[atende.Channel]int `json:"load"`
-	Handled int                    `json:"handled_today"`
+	ID             string                 `json:"id"`
+	Status         atende.AgentStatus     `json:"status"`
+	Reason         string                 `json:"reason_code,omitempty"`
+	Since          time.Time              `json:"since"`
+	Presence       atende.AgentStatus     `json:"presence"`
+	PresenceReason string                 `json:"presence_reason,omitempty"`
+	Load           map[atende.Channel]int `json:"load"`
+	Handled        int                    `json:"handled_today"`
 }
 
 // Core holds one tenant's routing state and makes its decisions. It is not
@@ -36,7 +38,8 @@ type Core struct {
 	agents   map[string]*Agent
 	tasks    map[string]*Task // not done
 	timers   timerHeap
-	seq      uint64
+	seq      uint64 // timers
+	taskSeq  uint64 // tasks' entry order
 	changes  []Change
 	rng      *rand.Rand
 	now      time.Time
@@ -126,6 +129,13 @@ func (c *Core) SetAgent(s AgentSpec, now time.Time) {
 	if a == nil {
 		a = &Agent{ID: s.ID, Load: map[atende.Channel]int{}, tasks: map[string]*Task{}, reserved: map[string]*Task{},
 			queues: map[string]*queue{}, Status: atende.StatusOffline, Since: now, Idle: now}
+		if s.Status != "" && !s.Since.IsZero() {
+			a.Status, a.Since, a.Idle = s.Status, s.Since, s.Since
+			a.savedPresence, a.savedReason = s.Presence, s.Reason
+			if s.Status == atende.StatusAway {
+				a.statusReason = s.Reason
+			}
+		}
 		c.agents[s.ID] = a
 	}
 	a.Skills = map[string]int{}
@@ -251,8 +261,12 @@ func (c *Core) refreshAgent(a *Agent) {
 	if status != atende.StatusAway {
 		reason = ""
 	}
-	if status != a.Status || reason != a.statusReason {
+	switch {
+	case status != a.Status || reason != a.statusReason:
 		a.Status, a.statusReason, a.Since = status, reason, c.now
+		fallthrough
+	case a.Presence != a.savedPresence || a.Reason != a.savedReason:
+		a.savedPresence, a.savedReason = a.Presence, a.Reason
 		c.changes = append(c.changes, Change{Event: "agent.state_changed", Agent: c.snapshot(a)})
 	}
 	ready := c.isReady(a)
@@ -291,7 +305,8 @@ func (c *Core) snapshot(a *Agent) *AgentSnapshot {
 			load[k] = v
 		}
 	}
-	return &AgentSnapshot{ID: a.ID, Status: a.Status, Reason: a.statusReason, Since: a.Since, Load: load, Handled: a.Handled}
+	return &AgentSnapshot{ID: a.ID, Status: a.Status, Reason: a.statusReason, Since: a.Since, Presence: a.Presence,
+		PresenceReason: a.Reason, Load: load, Handled: a.Handled}
 }
 
 // TaskSpec is a new task as a channel or integration submits it.
@@ -311,6 +326,61 @@ type TaskSpec struct {
 	// EnqueuedAt keeps an earlier place in queue (a callback, a restore);
 	// zero means now.
 	EnqueuedAt time.Time
+}
+
+// Restore puts back the tasks that were live when the engine last stopped,
+// without admitting them again: waiting ones in their original order,
+// assigned ones with their agents. An offer that was open goes back to
+// waiting in its place (the agent's screen lost it). Then free agents get
+// work as usual.
+func (c *Core) Restore(tasks []*Task, now time.Time) {
+	c.now = now
+	sorted := slices.Clone(tasks)
+	slices.SortFunc(sorted, func(a, b *Task) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return cmpString(a.ID, b.ID)
+	})
+	for _, t := range sorted {
+		if t.State == TaskDone || c.tasks[t.ID] != nil {
+			continue
+		}
+		t.groups = nil
+		c.taskSeq = max(c.taskSeq, t.Seq)
+		c.tasks[t.ID] = t
+		a := c.agents[t.AgentID]
+		if t.State == TaskOffered || (t.State == TaskAssigned && a == nil) {
+			t.State, t.AgentID, t.OfferedAt, t.OfferDeadline, t.AcceptedAt = TaskWaiting, "", nil, nil, nil
+			c.emit("task.requeued", t, map[string]any{"reason": "restart"})
+		}
+		if t.State == TaskAssigned {
+			a.Load[t.Channel]++
+			a.tasks[t.ID] = t
+			continue
+		}
+		q := c.queues[t.QueueID]
+		if q == nil {
+			c.finish(t, OutcomeCancelled)
+			continue
+		}
+		if who := t.ReservedFor; who != "" {
+			until := t.ReservedUntil
+			c.unreserve(t)
+			if until != nil && until.After(now) {
+				c.reserve(t, who, *until)
+			}
+		}
+		c.scheduleTaskTimers(t, q)
+		c.enqueue(t)
+	}
+	for _, a := range sortedAgents(c.agents) {
+		c.refreshAgent(a)
+	}
+	c.matchAll()
 }
 
 // AddTask accepts a new task into its queue: closed hours, a full queue or a
@@ -460,9 +530,9 @@ func (c *Core) enqueue(t *Task) {
 	if home == nil {
 		return
 	}
-	if t.seq == 0 {
-		c.seq++
-		t.seq = c.seq
+	if t.Seq == 0 {
+		c.taskSeq++
+		t.Seq = c.taskSeq
 	}
 	aging := float64(home.cfg.Routing.AgingSec)
 	if aging <= 0 {
@@ -909,7 +979,7 @@ func (c *Core) Transfer(taskID string, to Target, now time.Time) (*Task, error) 
 	t.QueueID, t.ExtraQueueIDs, t.Relaxed, t.Escalations, t.DeclinedBy = qid, nil, nil, 0, nil
 	t.QueuedAt = now
 	if !to.KeepPriority {
-		t.EnqueuedAt, t.Priority, t.seq = now, 0, 0
+		t.EnqueuedAt, t.Priority, t.Seq = now, 0, 0
 	}
 	c.unreserve(t)
 	if to.AgentID != "" {

@@ -574,3 +574,53 @@ func checkInvariants(t *testing.T, c *Core) {
 	}
 	_ = waiting
 }
+
+// TestRestoreKeepsOrderAndAssignments: a core rebuilt from the tasks of
+// another has the same waiting order, the same assignments, and open offers
+// back in their place.
+func TestRestoreKeepsOrderAndAssignments(t *testing.T) {
+	f := newFixture(t)
+	f.queue("q", nil)
+	f.agent("ana", nil, atende.Capacity{atende.ChannelChat: 2})
+	f.task("assigned", "q", atende.ChannelChat, nil)
+	f.accept("assigned", "ana")
+	f.task("offered", "q", atende.ChannelChat, nil)
+	f.want("offered", "offered:ana")
+	for i := range 5 {
+		f.advance(time.Second)
+		f.task(fmt.Sprintf("w%d", i), "q", atende.ChannelChat, func(s *TaskSpec) { s.Priority = i % 2 })
+	}
+	var live []*Task
+	for _, tk := range f.c.tasks {
+		live = append(live, tk.clone())
+	}
+	order := func(c *Core) []string {
+		var out []string
+		for _, g := range c.queues[f.id("q")].groups {
+			g.tasks.Ascend(func(tk *Task) bool { out = append(out, f.name[tk.ID]); return true })
+		}
+		return out
+	}
+	// The open offer goes back to its place: behind the two priority-1
+	// tasks, ahead of the other priority-0 ones.
+	want := []string{"w1", "w3", "offered", "w0", "w2", "w4"}
+
+	g := newFixture(t)
+	g.ids, g.name, g.now = f.ids, f.name, f.now
+	g.queue("q", nil)
+	g.c.SetAgent(AgentSpec{ID: g.id("ana"), Presence: atende.StatusAway, Reason: "lunch", Capacity: atende.Capacity{atende.ChannelChat: 2}}, g.now)
+	g.c.Restore(live, g.now)
+	if got := order(g.c); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("restored order %v, want %v", got, want)
+	}
+	g.want("assigned", "assigned:ana")
+	if a := g.c.agents[g.id("ana")]; a.Load[atende.ChannelChat] != 1 || a.Status != atende.StatusBusy {
+		t.Fatalf("restored agent load %v status %s", a.Load, a.Status)
+	}
+	checkInvariants(t, g.c)
+	// New tasks queue after the restored ones.
+	g.task("later", "q", atende.ChannelChat, nil)
+	if tk := g.c.tasks[g.id("later")]; tk.Seq <= g.c.tasks[g.id("w4")].Seq {
+		t.Fatalf("new task seq %d not after restored ones", tk.Seq)
+	}
+}

@@ -28,12 +28,15 @@ type Agent struct {
 	LastOffr time.Time              // when the agent was last offered work
 
 	statusReason string
-	day          string            // tenant-local day Handled counts
-	tasks        map[string]*Task  // offered or assigned
-	reserved     map[string]*Task  // waiting tasks held for this agent
-	queues       map[string]*queue // queues the agent's teams let it serve
-	wrapGen      int               // invalidates older wrap-up timers
-	eligible     map[*group]bool   // cached group eligibility, reset when skills change
+	// What was last announced of Presence and Reason.
+	savedPresence atende.AgentStatus
+	savedReason   string
+	day           string            // tenant-local day Handled counts
+	tasks         map[string]*Task  // offered or assigned
+	reserved      map[string]*Task  // waiting tasks held for this agent
+	queues        map[string]*queue // queues the agent's teams let it serve
+	wrapGen       int               // invalidates older wrap-up timers
+	eligible      map[*group]bool   // cached group eligibility, reset when skills change
 }
 
 // AgentSpec is an agent's configuration as the store holds it.
@@ -41,6 +44,10 @@ type AgentSpec struct {
 	ID       string
 	Presence atende.AgentStatus
 	Reason   string
+	// Status and Since restore what the agent was doing when the engine
+	// last stopped; they are read only when the agent is first added.
+	Status   atende.AgentStatus
+	Since    time.Time
 	Skills   []atende.AgentSkill
 	Capacity atende.Capacity
 	TeamIDs  []string
@@ -85,7 +92,7 @@ func taskLess(a, b *Task) bool {
 	if a.score != b.score {
 		return a.score > b.score
 	}
-	return a.seq < b.seq
+	return a.Seq < b.Seq
 }
 
 func newGroup(q *queue, key string, ch atende.Channel, reqs []atende.RequiredSkill) *group {
