@@ -26,6 +26,9 @@ const (
 	PermAuditRead          Permission = "audit:read"
 	PermTokensManage       Permission = "tokens:manage"
 	PermEventsRead         Permission = "events:read"
+	PermTasksRead          Permission = "tasks:read"   // see tasks and live routing
+	PermTasksWork          Permission = "tasks:work"   // answer offers, work, transfer one's own tasks
+	PermTasksManage        Permission = "tasks:manage" // create, cancel and move anyone's tasks
 )
 
 // Permissions lists every permission, for validating token scopes.
@@ -34,6 +37,7 @@ var Permissions = []Permission{
 	PermConfigManage, PermQueuesManage, PermAgentStateOwn, PermAgentStateManage,
 	PermContactsRead, PermContactsWrite, PermContactsMerge, PermConversationsRead,
 	PermConversationsWrite, PermAuditRead, PermTokensManage, PermEventsRead,
+	PermTasksRead, PermTasksWork, PermTasksManage,
 }
 
 var rolePerms = map[Role][]Permission{
@@ -41,18 +45,18 @@ var rolePerms = map[Role][]Permission{
 	RoleSupervisor: {
 		PermTenantRead, PermUsersRead, PermConfigRead, PermQueuesManage, PermAgentStateOwn,
 		PermAgentStateManage, PermContactsRead, PermContactsWrite, PermContactsMerge,
-		PermConversationsRead, PermConversationsWrite, PermEventsRead,
+		PermConversationsRead, PermConversationsWrite, PermEventsRead, PermTasksRead, PermTasksWork, PermTasksManage,
 	},
 	RoleAgent: {
 		PermTenantRead, PermConfigRead, PermAgentStateOwn, PermContactsRead, PermContactsWrite,
-		PermConversationsRead, PermConversationsWrite, PermEventsRead,
+		PermConversationsRead, PermConversationsWrite, PermEventsRead, PermTasksRead, PermTasksWork,
 	},
 	RoleQA: {
 		PermTenantRead, PermUsersRead, PermConfigRead, PermContactsRead, PermConversationsRead,
-		PermEventsRead,
+		PermEventsRead, PermTasksRead,
 	},
 	RolePlanner: {
-		PermTenantRead, PermUsersRead, PermConfigRead, PermEventsRead,
+		PermTenantRead, PermUsersRead, PermConfigRead, PermEventsRead, PermTasksRead,
 	},
 }
 

@@ -47,6 +47,7 @@ var settings = []setting{
 	{"demo", "false", "", "seed a demo tenant with sample data on first start"},
 	{"public-url", "", "URL", "URL users open, for printed links (default: derived from addr)"},
 	{"shutdown-timeout", "15s", "DURATION", "how long to let in-flight requests finish on SIGTERM/SIGINT"},
+	{"node-id", "", "NAME", "this node's name in routing leases (default: the host name); keep it stable across restarts"},
 }
 
 func settingByName(name string) (setting, bool) {
@@ -70,6 +71,7 @@ type Config struct {
 	Demo            bool
 	PublicURL       string // empty: derived from the listening address
 	ShutdownTimeout time.Duration
+	NodeID          string
 }
 
 // TLS reports whether the server serves HTTPS itself.
@@ -272,6 +274,15 @@ func (cf *configFlags) resolve(getenv func(string) string) (Config, error) {
 			bad("shutdown-timeout", "must be positive; got %q", raw["shutdown-timeout"])
 		}
 		cfg.ShutdownTimeout = d
+	}
+	if wants("node-id") {
+		cfg.NodeID = strings.TrimSpace(raw["node-id"])
+		if cfg.NodeID == "" {
+			cfg.NodeID, _ = os.Hostname()
+		}
+		if cfg.NodeID == "" || len(cfg.NodeID) > 100 {
+			bad("node-id", "must be 1-100 characters; got %q", raw["node-id"])
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

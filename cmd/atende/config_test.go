@@ -43,7 +43,8 @@ func TestDefaultsMakeAWorkingConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Addr: ":8080", DataDir: "./data", LogLevel: slog.LevelInfo, LogFormat: "text", ShutdownTimeout: 15 * time.Second}
+	host, _ := os.Hostname()
+	want := Config{Addr: ":8080", DataDir: "./data", LogLevel: slog.LevelInfo, LogFormat: "text", ShutdownTimeout: 15 * time.Second, NodeID: host}
 	if cfg != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}

@@ -62,6 +62,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = c.migrate(ctx, args[1:])
 	case "admin":
 		err = c.admin(ctx, args[1:])
+	case "sim":
+		err = c.sim(ctx, args[1:])
 	case "version", "--version", "-version":
 		err = c.version(args[1:])
 	case "help", "-h", "-help", "--help":

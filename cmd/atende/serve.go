@@ -22,6 +22,7 @@ import (
 	"github.com/atende/atende/internal/bus"
 	"github.com/atende/atende/internal/demo"
 	"github.com/atende/atende/internal/httpapi"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,7 +36,7 @@ const (
 	firstAdminName  = "Administrator"
 )
 
-var serveSettings = []string{"addr", "data", "db", "tls-cert", "tls-key", "log-level", "log-format", "demo", "public-url", "shutdown-timeout"}
+var serveSettings = []string{"addr", "data", "db", "tls-cert", "tls-key", "log-level", "log-format", "demo", "public-url", "shutdown-timeout", "node-id"}
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("atende serve", flag.ContinueOnError)
@@ -112,6 +113,10 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		}
 	}
 
+	// One routing engine per tenant, each owning its tenant through a lease
+	// named after this node, so a restarted node takes its tenants back at once.
+	router := routing.NewRouter(routing.EngineConfig{Holder: cfg.NodeID, Store: st, Bus: events, Logger: log, Blending: routing.DefaultBlending()})
+	defer router.Close()
 	api, err := httpapi.New(httpapi.Config{
 		Store:         st,
 		Bus:           events,
@@ -119,6 +124,7 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		Registry:      reg,
 		SecureCookies: cfg.TLS() || strings.HasPrefix(cfg.PublicURL, "https://"),
 		Version:       bi.Version,
+		Router:        router,
 	})
 	if err != nil {
 		return fmt.Errorf("build HTTP handler: %w", err)
@@ -148,6 +154,10 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		}
 	}()
 
+	// Start every tenant's routing in the background: timers (offer
+	// timeouts, escalations) must run even before anyone calls the API.
+	go startRouting(ctx, st, router, log)
+
 	ready := time.Since(start)
 	log.Info("ready", "addr", ln.Addr().String(), "url", publicURL, "tls", cfg.TLS(), "took", ready.Round(time.Millisecond))
 	c.printReady(cfg, publicURL, first != nil, seeded, ready)
@@ -173,12 +183,30 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		log.Warn("HTTP server", "err", err)
 	}
 	api.Close()
+	router.Close()
 	events.Close()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	log.Info("stopped", "uptime", time.Since(start).Round(time.Second))
 	return nil
+}
+
+// startRouting starts the routing engine of every tenant.
+func startRouting(ctx context.Context, st *store.Store, router *routing.Router, log *slog.Logger) {
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		log.Error("list tenants for routing", "err", err)
+		return
+	}
+	for _, t := range tenants {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := router.Engine(ctx, t.ID); err != nil {
+			log.Error("start routing", "tenant", t.Slug, "err", err)
+		}
+	}
 }
 
 // openStore opens the configured database and applies pending migrations.

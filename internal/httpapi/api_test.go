@@ -12,6 +12,7 @@ import (
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/bus"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -46,7 +47,9 @@ func newTestAPI(t *testing.T) *testAPI {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Store: st, Bus: b, Registry: reg, Version: "test"})
+	router := routing.NewRouter(routing.EngineConfig{Holder: "test", Store: st, Bus: b, Blending: routing.DefaultBlending()})
+	t.Cleanup(router.Close)
+	srv, err := New(Config{Store: st, Bus: b, Registry: reg, Version: "test", Router: router})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +107,12 @@ func newTestAPI(t *testing.T) *testAPI {
 	must(st.CreateConversation(ctx, sysA, conv, &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: "in", Body: "Hola"}))
 	_, tok, err := st.CreateAPIToken(ctx, sysA, a.users["admin"].ID, "fixture", nil, nil)
 	must(err)
+	var task routing.Task
+	if r := a.do("POST", apiPrefix+"/tasks", a.tokens["admin"], map[string]any{"queue_id": queue.ID, "channel": "chat"}, nil, &task); r.StatusCode != 201 {
+		t.Fatalf("fixture task: %d", r.StatusCode)
+	}
 	for k, v := range map[string]string{"skill": skill.ID, "team": team.ID, "reason": reason.ID, "queue": queue.ID, "disposition": disp.ID,
-		"field": field.ID, "contact": contact.ID, "merge": merge.ID, "conversation": conv.ID, "token": tok.ID, "user": a.users["agent"].ID} {
+		"field": field.ID, "contact": contact.ID, "merge": merge.ID, "conversation": conv.ID, "token": tok.ID, "user": a.users["agent"].ID, "task": task.ID} {
 		a.ids[k] = v
 	}
 	return a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atende/atende"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 )
 
@@ -200,7 +201,7 @@ func (s *Server) routesUsers() {
 			if err := decode(r, &in); err != nil {
 				return err
 			}
-			st, err := s.cfg.Store.SetAgentState(r.Context(), p.actor(r), id, in.Status, in.ReasonCode)
+			st, err := s.setAgentState(r, p, id, in)
 			if err != nil {
 				return err
 			}
@@ -238,6 +239,51 @@ func (s *Server) routesUsers() {
 			}
 			return writeJSON(w, http.StatusOK, page)
 		}})
+}
+
+// setAgentState changes what an agent chose. With routing running, the
+// engine owns agents' states (busy and wrap-up follow their work), so the
+// change goes through it; users who take no tasks are set in the store.
+func (s *Server) setAgentState(r *http.Request, p *principal, userID string, in agentStateInput) (*atende.AgentState, error) {
+	ctx := r.Context()
+	if s.cfg.Router == nil {
+		return s.cfg.Store.SetAgentState(ctx, p.actor(r), userID, in.Status, in.ReasonCode)
+	}
+	switch in.Status {
+	case atende.StatusAvailable, atende.StatusOffline:
+		if in.ReasonCode != "" {
+			return nil, atende.FieldError("reason_code", "is only for the away state")
+		}
+	case atende.StatusAway:
+		if in.ReasonCode == "" {
+			return nil, atende.FieldError("reason_code", "is required when away")
+		}
+		rc, err := s.cfg.Store.ReasonCodeByCode(ctx, p.TenantID, in.ReasonCode)
+		if err != nil || !rc.Active {
+			return nil, atende.FieldError("reason_code", "is not an active reason code of this tenant")
+		}
+	case atende.StatusBusy, atende.StatusWrapUp:
+		return nil, atende.FieldError("status", "busy and wrap_up follow the agent's work; choose available, away or offline")
+	default:
+		return nil, atende.FieldError("status", "must be one of available, away, offline")
+	}
+	u, err := s.cfg.Store.User(ctx, p.TenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if !u.HasRole(atende.RoleAgent) {
+		return s.cfg.Store.SetAgentState(ctx, p.actor(r), userID, in.Status, in.ReasonCode)
+	}
+	if !u.Active && in.Status != atende.StatusOffline {
+		return nil, atende.Errorf(atende.EConflict, "the user is deactivated")
+	}
+	return onEngine(ctx, s, p, func(c *routing.Core, now time.Time) (*atende.AgentState, error) {
+		if err := c.SetPresence(userID, in.Status, in.ReasonCode, now); err != nil {
+			return nil, err
+		}
+		a, _ := c.Agent(userID)
+		return &atende.AgentState{UserID: a.ID, Status: a.Status, ReasonCode: a.Reason, Since: a.Since}, nil
+	})
 }
 
 // tokenInput creates an API token.

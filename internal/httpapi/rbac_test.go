@@ -14,6 +14,7 @@ func fixtureFor(path string) string {
 		"/teams/": "team", "/skills/": "skill", "/reason-codes/": "reason", "/queues/": "queue",
 		"/dispositions/": "disposition", "/contact-fields/": "field", "/contacts/": "contact",
 		"/contact-merges/": "merge", "/conversations/": "conversation", "/tokens/": "token", "/users/": "user",
+		"/tasks/": "task",
 	} {
 		if strings.HasPrefix(path, prefix) {
 			return kind
@@ -153,6 +154,8 @@ func (a *testAPI) validBody(rt route) any {
 		return map[string]any{"source_id": atende.NewID()}
 	case "/users/{id}/password":
 		return map[string]any{"password": "a-long-enough-password"}
+	case "/tasks/{id}/transfer":
+		return map[string]any{"queue_id": a.ids["queue"]}
 	case "/users/{id}/state":
 		return map[string]any{"status": "available"}
 	}

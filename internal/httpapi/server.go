@@ -13,6 +13,7 @@ import (
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/auth"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -28,6 +29,8 @@ type Config struct {
 	// behind a TLS-terminating proxy.
 	SecureCookies bool
 	Version       string
+	// Router routes tasks; nil on a server that does not run routing.
+	Router *routing.Router
 }
 
 // Server is the HTTP handler of atende.
@@ -88,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 	s.routesContacts()
 	s.routesConversations()
 	s.routesEvents()
+	s.routesTasks()
 	s.routesOps()
 	s.wg.Add(1)
 	go s.sweep()

@@ -1040,7 +1040,10 @@ func (c *Core) release(t *Task) {
 func (c *Core) SetCallback(taskID string, now time.Time) (*Task, error) {
 	c.now = now
 	t := c.tasks[taskID]
-	if t == nil || t.State != TaskWaiting {
+	if t == nil {
+		return nil, atende.Errorf(atende.ENotFound, "task not found or already finished")
+	}
+	if t.State != TaskWaiting {
 		return nil, atende.Errorf(atende.EConflict, "only a waiting task can become a callback")
 	}
 	t.Callback = true

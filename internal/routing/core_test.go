@@ -624,3 +624,34 @@ func TestRestoreKeepsOrderAndAssignments(t *testing.T) {
 		t.Fatalf("new task seq %d not after restored ones", tk.Seq)
 	}
 }
+
+func TestPositionAndStats(t *testing.T) {
+	f := newFixture(t)
+	f.queue("q", nil)
+	f.agent("ana", nil, atende.Capacity{atende.ChannelChat: 1})
+	for i := range 4 {
+		f.task(fmt.Sprintf("t%d", i), "q", atende.ChannelChat, func(s *TaskSpec) {
+			if i == 3 {
+				s.Priority = 5 // jumps the line
+			}
+		})
+		f.advance(10 * time.Second)
+	}
+	// t0 is offered to ana; t3 is first among the waiting, then t1, t2.
+	for name, want := range map[string]int{"t3": 1, "t1": 2, "t2": 3} {
+		p, ok := f.c.Position(f.id(name))
+		if !ok || p.Position != want || p.Waiting != 3 {
+			t.Errorf("%s position %+v, want %d of 3", name, p, want)
+		}
+	}
+	if p, _ := f.c.Position(f.id("t2")); p.EWTSec != 540 {
+		t.Errorf("EWT %d s, want 3 × 180 s with one slot", p.EWTSec)
+	}
+	if _, ok := f.c.Position(f.id("t0")); ok {
+		t.Error("an offered task has a position")
+	}
+	st := f.c.Stats(f.now)
+	if len(st) != 1 || st[0].Waiting != 3 || st[0].Offered != 1 || st[0].LongestWaitSec != 30 || st[0].AgentsLoggedIn != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -316,6 +316,7 @@ type Router struct {
 	cfg     EngineConfig
 	mu      sync.Mutex
 	engines map[string]*Engine
+	closed  bool
 }
 
 // NewRouter returns a router; cfg.TenantID is ignored.
@@ -327,6 +328,9 @@ func NewRouter(cfg EngineConfig) *Router {
 func (r *Router) Engine(ctx context.Context, tenantID string) (*Engine, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.closed {
+		return nil, errStopped
+	}
 	if e := r.engines[tenantID]; e != nil {
 		select {
 		case <-e.Done():
@@ -348,6 +352,7 @@ func (r *Router) Engine(ctx context.Context, tenantID string) (*Engine, error) {
 func (r *Router) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	for id, e := range r.engines {
 		e.Stop()
 		delete(r.engines, id)
