@@ -115,7 +115,8 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 
 	// One routing engine per tenant, each owning its tenant through a lease
 	// named after this node, so a restarted node takes its tenants back at once.
-	router := routing.NewRouter(routing.EngineConfig{Holder: cfg.NodeID, Store: st, Bus: events, Logger: log, Blending: routing.DefaultBlending()})
+	router := routing.NewRouter(routing.EngineConfig{Holder: cfg.NodeID, Store: st, Bus: events, Logger: log,
+		Blending: routing.DefaultBlending(), Metrics: routing.NewMetrics(reg)})
 	defer router.Close()
 	api, err := httpapi.New(httpapi.Config{
 		Store:         st,

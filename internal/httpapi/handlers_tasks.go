@@ -114,6 +114,14 @@ func (s *Server) routesTasks() {
 			if err := in.validate(); err != nil {
 				return err
 			}
+			for _, req := range in.Requirements {
+				if _, err := s.cfg.Store.Skill(r.Context(), p.TenantID, req.SkillID); err != nil {
+					if atende.ErrorCode(err) == atende.ENotFound {
+						return atende.FieldError("requirements", "skill %s does not exist", req.SkillID)
+					}
+					return err
+				}
+			}
 			t, err := onEngine(r.Context(), s, p, func(c *routing.Core, now time.Time) (*routing.Task, error) {
 				return c.AddTask(routing.TaskSpec{QueueID: in.QueueID, Channel: in.Channel, ConversationID: in.ConversationID,
 					Requirements: in.Requirements, Priority: in.Priority, Language: in.Language, Segment: in.Segment,

@@ -49,17 +49,20 @@ type Engine struct {
 	log      *slog.Logger
 	now      func() time.Time
 	blending Blending
+	metrics  *Metrics
 
 	cmds chan *command
 	stop chan struct{}
 	done chan struct{}
 
 	// Owned by the loop goroutine.
-	core  *Core
-	epoch int64
+	core     *Core
+	epoch    int64
+	gaugedAt time.Time
 }
 
 type command struct {
+	at    time.Time
 	fn    func(c *Core, now time.Time) (any, error)
 	out   any
 	err   error
@@ -75,12 +78,13 @@ type EngineConfig struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Blending Blending
+	Metrics  *Metrics // nil: not measured
 }
 
 // StartEngine takes the tenant's lease, rebuilds its state from the store
 // and starts the loop.
 func StartEngine(ctx context.Context, cfg EngineConfig) (*Engine, error) {
-	e := &Engine{tenantID: cfg.TenantID, holder: cfg.Holder, st: cfg.Store, bus: cfg.Bus, log: cfg.Logger, now: cfg.Now, blending: cfg.Blending,
+	e := &Engine{tenantID: cfg.TenantID, holder: cfg.Holder, st: cfg.Store, bus: cfg.Bus, log: cfg.Logger, now: cfg.Now, blending: cfg.Blending, metrics: cfg.Metrics,
 		cmds: make(chan *command, maxCommands), stop: make(chan struct{}), done: make(chan struct{})}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -140,7 +144,7 @@ func (e *Engine) rebuild(ctx context.Context) error {
 // Do runs fn on the engine's goroutine and returns once its decisions are
 // durable.
 func (e *Engine) Do(ctx context.Context, fn func(c *Core, now time.Time) (any, error)) (any, error) {
-	cmd := &command{fn: fn, reply: make(chan struct{})}
+	cmd := &command{at: time.Now(), fn: fn, reply: make(chan struct{})}
 	select {
 	case e.cmds <- cmd:
 	case <-e.done:
@@ -228,16 +232,27 @@ func (e *Engine) loop(sub <-chan atende.Event, subCtx context.Context, cancelSub
 				cmd.out, cmd.err = nil, err
 			}
 			if errors.Is(err, errLeaseLost) {
-				answer(batch)
+				e.answer(batch)
 				return
 			}
 		}
-		answer(batch)
+		e.answer(batch)
 	}
 }
 
-func answer(batch []*command) {
+func (e *Engine) answer(batch []*command) {
+	if m := e.metrics; m != nil && len(batch) > 0 {
+		m.batch.Observe(float64(len(batch)))
+		if time.Since(e.gaugedAt) > time.Second {
+			// Counting is linear in the live tasks: once a second is enough.
+			m.waiting.WithLabelValues(e.tenantID).Set(float64(e.core.waitingTasks()))
+			e.gaugedAt = time.Now()
+		}
+	}
 	for _, cmd := range batch {
+		if e.metrics != nil {
+			e.metrics.command.Observe(time.Since(cmd.at).Seconds())
+		}
 		close(cmd.reply)
 	}
 }
@@ -251,8 +266,15 @@ func (e *Engine) save(ctx context.Context) error {
 	if len(changes) == 0 {
 		return nil
 	}
+	start := time.Now()
 	err := e.st.SaveRouting(ctx, e.tenantID, e.holder, e.epoch, changes)
 	if err == nil {
+		if m := e.metrics; m != nil {
+			m.save.Observe(time.Since(start).Seconds())
+			for _, ch := range changes {
+				m.decisions.WithLabelValues(ch.Event).Inc()
+			}
+		}
 		return nil
 	}
 	e.log.Error("routing save failed; rebuilding from the store", "tenant", e.tenantID, "err", err)

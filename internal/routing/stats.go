@@ -140,3 +140,15 @@ func (c *Core) Agent(id string) (AgentSnapshot, bool) {
 	}
 	return *c.snapshot(a), true
 }
+
+// waitingTasks counts the tasks waiting in every queue (a task widened to
+// several queues counts once).
+func (c *Core) waitingTasks() int {
+	n := 0
+	for _, t := range c.tasks {
+		if t.State == TaskWaiting {
+			n++
+		}
+	}
+	return n
+}

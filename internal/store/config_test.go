@@ -829,3 +829,31 @@ func TestQueueRoutingTargetsAndCycles(t *testing.T) {
 		wantCode(t, err, atende.EInvalid)
 	})
 }
+
+func TestQueueTheTeamsCannotServeIsRefused(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		_, a := newTenant(t, s, "Acme")
+		klingon := &atende.Skill{Name: "Klingon"}
+		if err := s.CreateSkill(ctx, a, klingon); err != nil {
+			t.Fatal(err)
+		}
+		u := &atende.User{Email: "ana@acme.es", Name: "Ana", Roles: []atende.Role{atende.RoleAgent}, Active: true,
+			Skills: []atende.AgentSkill{{SkillID: klingon.ID, Proficiency: 4}}}
+		if err := s.CreateUser(ctx, a, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		team := &atende.Team{Name: "Madrid", MemberIDs: []string{u.ID}}
+		if err := s.CreateTeam(ctx, a, team); err != nil {
+			t.Fatal(err)
+		}
+		q := &atende.Queue{Name: "K", Channels: []atende.Channel{atende.ChannelChat}, TeamIDs: []string{team.ID},
+			Skills: []atende.RequiredSkill{{SkillID: klingon.ID, MinProficiency: 8}}}
+		wantCode(t, s.CreateQueue(ctx, a, q), atende.EInvalid)
+		// An escalation that relaxes the minimum to what the team has makes it reachable.
+		q.Routing.Escalations = []atende.Escalation{{AfterSec: 60, Type: atende.EscalateRelaxSkill, SkillID: klingon.ID, MinProficiency: 4}}
+		if err := s.CreateQueue(ctx, a, q); err != nil {
+			t.Fatalf("reachable after relaxing: %v", err)
+		}
+	})
+}

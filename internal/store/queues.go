@@ -82,7 +82,79 @@ func (t *tx) prepareQueue(q *atende.Queue) error {
 			return atende.FieldError("team_ids", "team %s does not exist", id)
 		}
 	}
+	if err := t.checkQueueReachable(q); err != nil {
+		return err
+	}
 	return t.checkQueueTargets(q)
+}
+
+// checkQueueReachable refuses a queue limited to teams whose members can
+// never meet its skills, even after its escalations relax them: no task of
+// it could ever be answered. Teams with no members yet are allowed.
+func (t *tx) checkQueueReachable(q *atende.Queue) error {
+	if len(q.TeamIDs) == 0 || len(q.Skills) == 0 {
+		return nil
+	}
+	need := map[string]int{}
+	for _, r := range q.Skills {
+		need[r.SkillID] = r.MinProficiency
+	}
+	for _, e := range q.Routing.Escalations {
+		if e.Type == atende.EscalateRelaxSkill {
+			if m, ok := need[e.SkillID]; ok {
+				if e.MinProficiency <= 0 {
+					delete(need, e.SkillID)
+				} else {
+					need[e.SkillID] = min(m, e.MinProficiency)
+				}
+			}
+		}
+	}
+	args := []any{t.actor.TenantID}
+	for _, id := range q.TeamIDs {
+		args = append(args, id)
+	}
+	rows, err := t.QueryContext(context.Background(), t.s.q(`SELECT m.user_id, COALESCE(s.skill_id, ''), COALESCE(s.proficiency, 0)
+		FROM team_members m JOIN users u ON u.id = m.user_id AND u.active = `+t.s.boolLiteral(true)+`
+		LEFT JOIN agent_skills s ON s.user_id = m.user_id
+		WHERE m.tenant_id = ? AND m.team_id IN (`+placeholders(len(q.TeamIDs))+`)`), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	skills := map[string]map[string]int{}
+	for rows.Next() {
+		var user, skill string
+		var prof int
+		if err := rows.Scan(&user, &skill, &prof); err != nil {
+			return err
+		}
+		if skills[user] == nil {
+			skills[user] = map[string]int{}
+		}
+		if skill != "" {
+			skills[user][skill] = prof
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(skills) == 0 {
+		return nil
+	}
+	for _, have := range skills {
+		ok := true
+		for s, m := range need {
+			if have[s] < m {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return nil
+		}
+	}
+	return atende.FieldError("skills", "no active member of the queue's teams has the skills it requires, even after its escalations: no task could ever be answered")
 }
 
 // checkQueueTargets verifies that the queues q's actions and escalations

@@ -155,6 +155,19 @@ func openSQLite(path string, readOnly bool) (*sql.DB, error) {
 	return db, nil
 }
 
+// boolLiteral writes a boolean constant the dialect understands.
+func (s *Store) boolLiteral(b bool) string {
+	switch {
+	case s.dialect == Postgres && b:
+		return "TRUE"
+	case s.dialect == Postgres:
+		return "FALSE"
+	case b:
+		return "1"
+	}
+	return "0"
+}
+
 // Dialect reports which database the store uses.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
