@@ -105,8 +105,8 @@ type QueueRouting struct {
 
 // Presets name the legal defaults a queue can follow.
 const (
-	// PresetSpain caps the wait for a human at 3 minutes (Ley 7/2024 de
-	// servicios de atención a la clientela): the max-wait action must
+	// PresetSpain caps the wait for a human at 3 minutes (Ley de Servicios
+	// de Atención a la Clientela, REFERENCE.md): the max-wait action must
 	// offer a way out that keeps the customer's place.
 	PresetSpain = "es"
 	// PresetBrazil makes sure a human can always be reached (Decreto
