@@ -286,11 +286,18 @@ func (s *Store) Contacts(ctx context.Context, tenantID string, f ContactFilter, 
 				return err
 			}
 			values := identitySearchValues(q, region)
-			where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR id IN (SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND value IN (`+qmarks(len(values))+`)))`)
+			// People type part of an address too: the last digits of a
+			// phone, the start of an email or handle.
+			part := "%" + likeLiteral(strings.ToLower(q)) + "%"
+			if d := digitsOf(q); len(d) >= 4 && len(d) >= len(strings.TrimSpace(q))/2 {
+				part = "%" + d + "%"
+			}
+			where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR id IN (SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND (value IN (`+qmarks(len(values))+`) OR value LIKE ? ESCAPE '\')))`)
 			args = append(args, "%"+likeLiteral(strings.ToLower(q))+"%", tenantID)
 			for _, v := range values {
 				args = append(args, v)
 			}
+			args = append(args, part)
 		}
 		if tag := strings.ToLower(strings.TrimSpace(f.Tag)); tag != "" {
 			// Tags are stored as a compact JSON array, so a whole element
@@ -819,4 +826,15 @@ func (s *Store) ContactMerges(ctx context.Context, tenantID, contactID string) (
 		return rows.Err()
 	})
 	return out, err
+}
+
+// digitsOf keeps the digits of s ("(11) 98765-4321" -> "11987654321").
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

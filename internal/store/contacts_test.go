@@ -695,3 +695,29 @@ func TestContactsAreTenantIsolated(t *testing.T) {
 		}
 	})
 }
+
+func TestContactSearchByPartOfAnAddress(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		_, a := newTenant(t, s, "Acme")
+		c := &atende.Contact{Name: "Lucía", Identities: []atende.Identity{
+			{Kind: atende.IdentityPhone, Value: "612 345 678"}, {Kind: atende.IdentityEmail, Value: "lucia.gomez@example.es"}}}
+		if err := s.CreateContact(ctx, a, c); err != nil {
+			t.Fatal(err)
+		}
+		other := &atende.Contact{Name: "Pedro", Identities: []atende.Identity{{Kind: atende.IdentityPhone, Value: "699 000 111"}}}
+		if err := s.CreateContact(ctx, a, other); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"5678", "345 678", "lucia.go", "EXAMPLE.ES", "+34612345678", "lucí"} {
+			page, err := s.Contacts(ctx, a.TenantID, ContactFilter{Query: q}, ListOptions{})
+			if err != nil || len(page.Items) != 1 || page.Items[0].ID != c.ID {
+				t.Errorf("search %q found %d contacts, %v", q, len(page.Items), err)
+			}
+		}
+		page, _ := s.Contacts(ctx, a.TenantID, ContactFilter{Query: "100% real"}, ListOptions{})
+		if len(page.Items) != 0 {
+			t.Errorf("wildcards in the query matched %d contacts", len(page.Items))
+		}
+	})
+}
