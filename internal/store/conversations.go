@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -327,7 +328,13 @@ func authorOf(a atende.Actor) (string, string) {
 func (tx *tx) insertTimelineEvent(c *atende.Conversation, e *atende.TimelineEvent) error {
 	c.LastEventSeq++
 	e.Seq = c.LastEventSeq
-	conversationID := c.ID
+	return tx.insertEventRow(c.ID, e, false)
+}
+
+// insertEventRow stores a numbered timeline entry and its outbox event. With
+// dedupe, an entry whose client_id the conversation already has is not
+// stored and errDuplicateClientID is returned.
+func (tx *tx) insertEventRow(conversationID string, e *atende.TimelineEvent, dedupe bool) error {
 	e.ID, e.TenantID, e.ConversationID, e.CreatedAt = atende.NewID(), tx.actor.TenantID, conversationID, tx.now
 	var clientID any
 	if e.ClientID != "" {
@@ -337,9 +344,19 @@ func (tx *tx) insertTimelineEvent(c *atende.Conversation, e *atende.TimelineEven
 	if len(e.Data) > 0 {
 		data = string(e.Data)
 	}
-	if _, err := tx.exec(`INSERT INTO conversation_events (id, tenant_id, conversation_id, seq, kind, channel, direction, author_kind, author_id, body, data, client_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.TenantID, e.ConversationID, e.Seq, e.Kind, e.Channel, e.Direction, e.AuthorKind, e.AuthorID, e.Body, data, clientID, e.CreatedAt); err != nil {
+	query := `INSERT INTO conversation_events (id, tenant_id, conversation_id, seq, kind, channel, direction, author_kind, author_id, body, data, client_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	args := []any{e.ID, e.TenantID, e.ConversationID, e.Seq, e.Kind, e.Channel, e.Direction, e.AuthorKind, e.AuthorID, e.Body, data, clientID, e.CreatedAt}
+	if dedupe && clientID != nil {
+		var id string
+		err := tx.queryRow(query+` ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING id`, args...).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errDuplicateClientID
+		}
+		if err != nil {
+			return err
+		}
+	} else if _, err := tx.exec(query, args...); err != nil {
 		return err
 	}
 	return tx.emit("conversation.event_appended", conversationID, atende.PermConversationsRead, e)
@@ -371,21 +388,17 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 		return nil, false, err
 	}
 	var out *atende.TimelineEvent
-	created := false
 	err := s.write(ctx, "conversation.append", a, func(tx *tx) error {
-		c, err := tx.lockConversation(conversationID)
+		// One statement takes the row lock and the next sequence number;
+		// if anything below fails, the transaction (or savepoint) undoes it.
+		query, args := `UPDATE conversations SET last_event_seq = last_event_seq + 1`, []any{}
+		if e.Kind == atende.KindMessage {
+			query += `, last_activity_at = ?`
+			args = append(args, tx.now)
+		}
+		c, err := scanConversation(tx.queryRow(query+` WHERE tenant_id = ? AND id = ? RETURNING `+conversationCols, append(args, a.TenantID, conversationID)...))
 		if err != nil {
 			return err
-		}
-		if e.ClientID != "" {
-			prev, err := scanTimelineEvent(tx.queryRow(`SELECT `+timelineCols+` FROM conversation_events WHERE conversation_id = ? AND client_id = ?`, c.ID, e.ClientID))
-			if err == nil {
-				out = prev
-				return nil
-			}
-			if err != sql.ErrNoRows {
-				return err
-			}
 		}
 		if c.Status == atende.StatusClosed && e.Kind == atende.KindMessage {
 			return atende.Errorf(atende.EConflict, "the conversation is closed; a new message starts a new conversation")
@@ -397,27 +410,30 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 		default:
 			e.AuthorKind, e.AuthorID = authorOf(a)
 		}
-		before := *c
-		if e.Kind == atende.KindMessage {
-			if !slices.Contains(c.Channels, e.Channel) {
-				c.Channels = append(slices.Clone(c.Channels), e.Channel)
-			}
-			if e.Direction == atende.DirectionIn && (c.Status == atende.StatusResolved || c.Status == atende.StatusPending) {
-				c.Status = atende.StatusOpen
-			}
-			c.LastActivityAt = tx.now
-		}
-		if err := tx.insertTimelineEvent(c, e); err != nil {
+		e.Seq = c.LastEventSeq
+		if err := tx.insertEventRow(c.ID, e, true); err != nil {
 			return err
 		}
-		// The message comes first in the timeline, then the reopening it caused.
+		out = e
+		before := *c
+		if e.Kind != atende.KindMessage {
+			return nil
+		}
+		if !slices.Contains(c.Channels, e.Channel) {
+			c.Channels = append(slices.Clone(c.Channels), e.Channel)
+		}
+		if e.Direction == atende.DirectionIn && (c.Status == atende.StatusResolved || c.Status == atende.StatusPending) {
+			c.Status = atende.StatusOpen
+		}
+		if c.Status == before.Status && len(c.Channels) == len(before.Channels) {
+			return nil // the common case: nothing more to write
+		}
+		// The message comes first in the timeline, then the reopening it
+		// caused. New channels move without bumping the version: the
+		// version guards what people edit.
 		if err := tx.timelineChanges(&before, c); err != nil {
 			return err
 		}
-		out, created = e, true
-		// New messages and notes move the sequence, activity and channels
-		// without bumping the version: the version guards what people
-		// edit, and a busy chat must not make every edit of its tags fail.
 		if c.Status == before.Status {
 			return tx.saveConversation(c, before.Version)
 		}
@@ -427,8 +443,24 @@ func (s *Store) AppendMessage(ctx context.Context, a atende.Actor, conversationI
 		}
 		return tx.emit("conversation.updated", c.ID, atende.PermConversationsRead, c)
 	})
-	return out, created, err
+	if errors.Is(err, errDuplicateClientID) {
+		// Sent before: answer with what was stored then.
+		var prev *atende.TimelineEvent
+		err = s.read("conversation.append", func() (err error) {
+			prev, err = scanTimelineEvent(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+timelineCols+` FROM conversation_events WHERE tenant_id = ? AND conversation_id = ? AND client_id = ?`),
+				a.TenantID, conversationID, e.ClientID))
+			return err
+		})
+		return prev, false, err
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }
+
+// errDuplicateClientID rolls back an append whose client_id was stored before.
+var errDuplicateClientID = errors.New("client_id stored before")
 
 // SetDisposition records the wrap-up code of a conversation, with an optional
 // note. A disposition that resolves moves the conversation to resolved.

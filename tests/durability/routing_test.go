@@ -171,10 +171,33 @@ func runRoutingKill9(t *testing.T, ctx context.Context, bin string, storeArgs []
 		t.Fatalf("the agent holds %d tasks with a capacity of 2", holding)
 	}
 	// The live positions follow the durable order: priority first (aging is a
-	// point a minute, nothing here waits that long), then arrival.
+	// point a minute, nothing here waits that long), then arrival. Tasks
+	// whose creation was in flight at the kill may exist too: take every
+	// waiting task from the store.
+	waiting = nil
+	for cursor := ""; ; {
+		var page struct {
+			Items []task
+			Next  string `json:"next_cursor"`
+		}
+		if _, err := admin.do(ctx, "GET", "/api/v1/tasks?state=waiting&limit=200&cursor="+cursor, nil, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range page.Items {
+			var live task
+			if _, err := admin.do(ctx, "GET", "/api/v1/tasks/"+tk.ID, nil, &live); err != nil {
+				t.Fatal(err)
+			}
+			waiting = append(waiting, live)
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
 	slices.SortFunc(waiting, func(a, b task) int {
-		sa := float64(a.Priority) - float64(a.EnqueuedAt.UnixMicro())/6e7
-		sb := float64(b.Priority) - float64(b.EnqueuedAt.UnixMicro())/6e7
+		sa := float64(a.Priority) - float64(a.EnqueuedAt.UnixMicro())/1e6/60
+		sb := float64(b.Priority) - float64(b.EnqueuedAt.UnixMicro())/1e6/60
 		switch {
 		case sa > sb:
 			return -1
