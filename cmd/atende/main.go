@@ -42,6 +42,7 @@ Usage:
   atende serve [settings]      run the server (migrates the database first)
   atende migrate [settings]    apply database migrations and exit
   atende admin COMMAND ...     create tenants, users and API tokens; reset passwords
+  atende sim -config FILE      simulate days of a center on the real routing engine (docs/simulator.md)
   atende version               print version, commit and Go version
 
 Run 'atende COMMAND --help' for a command's settings.

@@ -20,10 +20,21 @@ longest wait) and each agent group's occupancy. The configuration (JSON, or
 TOML when the name ends in .toml) is described in docs/simulator.md.
 
 To compare two configurations on the same traffic, run both with the same
--seed (and the same -csv, if any): every queue draws its customers from its
+--seed (and the same --csv, if any): every queue draws its customers from its
 own random stream, so only the configuration differs.
 
 Flags:
+  --config FILE         the simulation: queues, traffic, agents, shifts (required)
+  --csv FILE            replay these arrivals instead of the queues' Poisson traffic;
+                        columns time,queue[,channel,handle_time_sec,patience_sec]
+  --seed N              random seed (default: the configuration's)
+  --days N              days to simulate (default: the configuration's, or 1)
+  --interval MIN        also report each queue per interval of MIN minutes (e.g. 15)
+                        in --out and --json
+  --out FILE            write per-queue results as CSV
+  --json FILE           write the full results as JSON
+  --arrivals-out FILE   write the arrivals simulated, with the handle time and
+                        patience each drew, as a CSV to replay with --csv
 `
 
 func (c *cli) sim(_ context.Context, args []string) error {
@@ -38,12 +49,11 @@ func (c *cli) sim(_ context.Context, args []string) error {
 	arrivalsOut := fs.String("arrivals-out", "", "write the simulated arrivals, with the handle times and patience drawn, as a CSV to replay with -csv")
 	if err := c.parseFlags(fs, args, func(w io.Writer) {
 		fmt.Fprint(w, simUsage)
-		flagHelp(w, fs, "config", "csv", "seed", "days", "interval", "out", "json", "arrivals-out")
 	}); err != nil {
 		return err
 	}
 	if *configPath == "" {
-		return usagef("-config is required (see 'atende sim --help')")
+		return usagef("--config is required (see 'atende sim --help')")
 	}
 	cfg, err := sim.LoadConfig(*configPath)
 	if err != nil {
@@ -56,7 +66,7 @@ func (c *cli) sim(_ context.Context, args []string) error {
 	}
 	if set["days"] {
 		if *days < 1 {
-			return usagef("-days must be at least 1")
+			return usagef("--days must be at least 1")
 		}
 		cfg.Days, cfg.Duration = *days, 0
 	}
@@ -97,6 +107,9 @@ func (c *cli) sim(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "%s: %s to %s, seed %d, %d tasks (simulated in %s)\n\n", name,
 		res.Start.Format("2006-01-02 15:04 MST"), res.End.Format("2006-01-02 15:04 MST"), res.Seed, res.Tasks, took.Round(time.Millisecond))
+	if res.ReplayIgnored > 0 {
+		fmt.Fprintf(c.stdout, "%d replayed arrivals after the end of the run were left out (see --days).\n\n", res.ReplayIgnored)
+	}
 	if err := res.WriteTable(c.stdout); err != nil {
 		return err
 	}
