@@ -192,6 +192,9 @@ func (c *Core) SetPresence(agentID string, presence atende.AgentStatus, reason s
 	default:
 		return atende.FieldError("status", "agents choose available, away or offline; busy and wrap_up follow their work")
 	}
+	if presence == atende.StatusAvailable && a.Presence != atende.StatusAvailable && len(a.tasks) == 0 {
+		a.Idle = now // logging in is becoming free
+	}
 	a.Presence, a.Reason = presence, reason
 	if presence == atende.StatusAvailable && a.WrapEnd != nil {
 		// Choosing available ends after-contact work early.
@@ -587,10 +590,12 @@ func (c *Core) matchTask(t *Task) {
 		return
 	}
 	var cands []candidate
-	for _, g := range t.groups {
+	seen := map[string]bool{}
+	for _, g := range t.groups { // the home queue first
 		for _, a := range g.q.ready {
-			if c.canTake(a, t.Channel) && a.canServe(g) && !declined(t, a.ID) {
+			if !seen[a.ID] && c.canTake(a, t.Channel) && a.canServe(g) && !declined(t, a.ID) {
 				cands = append(cands, candidate{a, g})
+				seen[a.ID] = true
 			}
 		}
 	}
@@ -657,6 +662,12 @@ func (c *Core) better(s atende.Strategy, x, y candidate) bool {
 			return pa > pb
 		}
 	}
+	// Longest idle, also the tie-break of the others: fewer contacts in
+	// hand first (an agent with one chat is less idle than one with none),
+	// then the longest time since the agent was last free.
+	if la, lb := a.totalLoad(), b.totalLoad(); la != lb {
+		return la < lb
+	}
 	if !a.Idle.Equal(b.Idle) {
 		return a.Idle.Before(b.Idle)
 	}
@@ -719,8 +730,11 @@ func (c *Core) bestTaskFor(a *Agent) (*Task, *queue) {
 				if t.ReservedFor != "" || declined(t, a.ID) {
 					return n < scanLimit
 				}
-				if best == nil || taskLess(t, best) {
+				switch {
+				case best == nil || taskLess(t, best):
 					best, bestQ = t, q
+				case t == best && t.QueueID == q.cfg.ID:
+					bestQ = q // found through several queues: offer from its own
 				}
 				return false
 			})

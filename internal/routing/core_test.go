@@ -655,3 +655,23 @@ func TestPositionAndStats(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestLongestIdlePrefersTheFreeAgent: an agent who just logged in with
+// nothing in hand beats one who has been holding a chat for hours.
+func TestLongestIdlePrefersTheFreeAgent(t *testing.T) {
+	f := newFixture(t)
+	f.queue("q", nil)
+	f.agent("a", nil, atende.Capacity{atende.ChannelChat: 3})
+	f.c.SetAgent(AgentSpec{ID: f.id("b"), Presence: atende.StatusOffline, Capacity: atende.Capacity{atende.ChannelChat: 3}}, f.now)
+	f.task("early", "q", atende.ChannelChat, nil)
+	f.accept("early", "a")
+	f.advance(2 * time.Hour)
+	if err := f.c.SetPresence(f.id("b"), atende.StatusAvailable, "", f.now); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Minute)
+	f.task("t1", "q", atende.ChannelChat, nil)
+	f.want("t1", "offered:b")
+	f.task("t2", "q", atende.ChannelChat, nil)
+	f.want("t2", "offered:a") // now both hold one: a has waited longer since free
+}
