@@ -317,8 +317,11 @@ func (s *Store) SetPassword(ctx context.Context, a atende.Actor, userID, passwor
 		if _, err := tx.exec(`DELETE FROM sessions WHERE tenant_id = ? AND user_id = ?`, a.TenantID, userID); err != nil {
 			return err
 		}
-		// The audit says that the password changed, never what it is.
-		return tx.audit("user.password_set", "user", userID, nil, map[string]string{"password": "changed"})
+		// The audit and the event say that the password changed, never what it is.
+		if err := tx.audit("user.password_set", "user", userID, nil, map[string]string{"password": "changed"}); err != nil {
+			return err
+		}
+		return tx.emit("user.password_set", userID, atende.PermUsersRead, map[string]string{"user_id": userID})
 	})
 }
 
