@@ -14,6 +14,7 @@ start=$(date +%s)
 echo "==> $(go version)"
 
 bash scripts/lint.sh
+bash scripts/install-test-deps.sh # real protocol peers: dovecot for the email tests
 
 # PostgreSQL: the machines this project runs on have a local server; start it
 # if it is installed but stopped, and say plainly when it is not there.

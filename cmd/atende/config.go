@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/atende/atende/internal/secrets"
 )
 
 // A setting is one configuration value. It can be given, from strongest to
@@ -48,6 +50,10 @@ var settings = []setting{
 	{"public-url", "", "URL", "URL users open, for printed links (default: derived from addr)"},
 	{"shutdown-timeout", "15s", "DURATION", "how long to let in-flight requests finish on SIGTERM/SIGINT"},
 	{"node-id", "", "NAME", "this node's name in routing leases (default: the host name); keep it stable across restarts"},
+	{"smtp-addr", "", "HOST:PORT", "address of atende's SMTP receiving server for inbound email, e.g. :25 (default: off); STARTTLS with tls-cert and tls-key"},
+	{"smtp-domain", "", "NAME", "name the SMTP receiving server greets with (default: the host name)"},
+	{"secret-key", "", "KEY", "key that encrypts stored credentials (mailbox passwords, DKIM keys): 64 hex digits, e.g. openssl rand -hex 32; overrides secret-key-file"},
+	{"secret-key-file", "", "FILE", "file holding the secret key (default: DATA/secret.key, created on first start; back it up with the database)"},
 }
 
 func settingByName(name string) (setting, bool) {
@@ -72,6 +78,10 @@ type Config struct {
 	PublicURL       string // empty: derived from the listening address
 	ShutdownTimeout time.Duration
 	NodeID          string
+	SMTPAddr        string // empty: no SMTP receiving server
+	SMTPDomain      string
+	SecretKey       string // the parsed key bytes; empty: read (or create) SecretKeyFile
+	SecretKeyFile   string
 }
 
 // TLS reports whether the server serves HTTPS itself.
@@ -283,6 +293,30 @@ func (cf *configFlags) resolve(getenv func(string) string) (Config, error) {
 		if cfg.NodeID == "" || len(cfg.NodeID) > 100 {
 			bad("node-id", "must be 1-100 characters; got %q", raw["node-id"])
 		}
+	}
+	if wants("smtp-addr") {
+		cfg.SMTPAddr = strings.TrimSpace(raw["smtp-addr"])
+		if cfg.SMTPAddr != "" {
+			if err := checkAddr(cfg.SMTPAddr); err != nil {
+				bad("smtp-addr", "%v; want HOST:PORT such as :25 or 127.0.0.1:2525, or empty to turn it off; got %q", err, cfg.SMTPAddr)
+			}
+		}
+	}
+	if wants("smtp-domain") {
+		cfg.SMTPDomain = strings.TrimSpace(raw["smtp-domain"])
+	}
+	if wants("secret-key") {
+		// Never repeat the key in a message: it is a secret.
+		if k := strings.TrimSpace(raw["secret-key"]); k != "" {
+			key, err := secrets.ParseKey(k)
+			if err != nil {
+				bad("secret-key", "%v", err)
+			}
+			cfg.SecretKey = string(key)
+		}
+	}
+	if wants("secret-key-file") {
+		cfg.SecretKeyFile = strings.TrimSpace(raw["secret-key-file"]) // empty: DATA/secret.key
 	}
 	return cfg, errors.Join(errs...)
 }

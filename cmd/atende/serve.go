@@ -36,7 +36,8 @@ const (
 	firstAdminName  = "Administrator"
 )
 
-var serveSettings = []string{"addr", "data", "db", "tls-cert", "tls-key", "log-level", "log-format", "demo", "public-url", "shutdown-timeout", "node-id"}
+var serveSettings = []string{"addr", "data", "db", "tls-cert", "tls-key", "log-level", "log-format", "demo", "public-url", "shutdown-timeout", "node-id",
+	"smtp-addr", "smtp-domain", "secret-key", "secret-key-file"}
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("atende serve", flag.ContinueOnError)
@@ -118,6 +119,11 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 	router := routing.NewRouter(routing.EngineConfig{Holder: cfg.NodeID, Store: st, Bus: events, Logger: log,
 		Blending: routing.DefaultBlending(), Metrics: routing.NewMetrics(reg)})
 	defer router.Close()
+	mail, err := startEmail(ctx, cfg, st, router, log)
+	if err != nil {
+		return startErr(ctx, log, err)
+	}
+	defer mail.stop()
 	api, err := httpapi.New(httpapi.Config{
 		Store:         st,
 		Bus:           events,
@@ -126,6 +132,8 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		SecureCookies: cfg.TLS() || strings.HasPrefix(cfg.PublicURL, "https://"),
 		Version:       bi.Version,
 		Router:        router,
+		Secrets:       mail.secrets,
+		Email:         mail.outbound,
 	})
 	if err != nil {
 		return fmt.Errorf("build HTTP handler: %w", err)
@@ -184,6 +192,7 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		log.Warn("HTTP server", "err", err)
 	}
 	api.Close()
+	mail.stop()
 	router.Close()
 	events.Close()
 	if err := st.Close(); err != nil {

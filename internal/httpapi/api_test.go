@@ -12,7 +12,11 @@ import (
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/bus"
+	"github.com/atende/atende/internal/channel/email"
+	"github.com/atende/atende/internal/channel/email/mailbox"
+	"github.com/atende/atende/internal/media"
 	"github.com/atende/atende/internal/routing"
+	"github.com/atende/atende/internal/secrets"
 	"github.com/atende/atende/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -49,7 +53,13 @@ func newTestAPI(t *testing.T) *testAPI {
 	}
 	router := routing.NewRouter(routing.EngineConfig{Holder: "test", Store: st, Bus: b, Blending: routing.DefaultBlending()})
 	t.Cleanup(router.Close)
-	srv, err := New(Config{Store: st, Bus: b, Registry: reg, Version: "test", Router: router})
+	ms, err := media.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _ := secrets.New(make([]byte, secrets.KeySize))
+	srv, err := New(Config{Store: st, Bus: b, Registry: reg, Version: "test", Router: router, Secrets: box,
+		Email: &email.Outbound{Store: st, Media: ms, Secrets: box}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +121,10 @@ func newTestAPI(t *testing.T) *testAPI {
 	if r := a.do("POST", apiPrefix+"/tasks", a.tokens["admin"], map[string]any{"queue_id": queue.ID, "channel": "chat"}, nil, &task); r.StatusCode != 201 {
 		t.Fatalf("fixture task: %d", r.StatusCode)
 	}
+	mbox := &mailbox.Mailbox{Name: "Soporte", Address: "soporte@tenant-a.es", Active: true, QueueID: queue.ID,
+		Receive: &mailbox.Receive{Recipients: []string{"soporte@tenant-a.es"}}}
+	must(st.CreateMailbox(ctx, sysA, mbox))
+	a.ids["mailbox"] = mbox.ID
 	for k, v := range map[string]string{"skill": skill.ID, "team": team.ID, "reason": reason.ID, "queue": queue.ID, "disposition": disp.ID,
 		"field": field.ID, "contact": contact.ID, "merge": merge.ID, "conversation": conv.ID, "token": tok.ID, "user": a.users["agent"].ID, "task": task.ID} {
 		a.ids[k] = v

@@ -14,7 +14,7 @@ func fixtureFor(path string) string {
 		"/teams/": "team", "/skills/": "skill", "/reason-codes/": "reason", "/queues/": "queue",
 		"/dispositions/": "disposition", "/contact-fields/": "field", "/contacts/": "contact",
 		"/contact-merges/": "merge", "/conversations/": "conversation", "/tokens/": "token", "/users/": "user",
-		"/tasks/": "task",
+		"/tasks/": "task", "/mailboxes/": "mailbox",
 	} {
 		if strings.HasPrefix(path, prefix) {
 			return kind

@@ -13,7 +13,9 @@ import (
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/auth"
+	"github.com/atende/atende/internal/channel/email"
 	"github.com/atende/atende/internal/routing"
+	"github.com/atende/atende/internal/secrets"
 	"github.com/atende/atende/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -31,6 +33,10 @@ type Config struct {
 	Version       string
 	// Router routes tasks; nil on a server that does not run routing.
 	Router *routing.Router
+	// Secrets encrypts mailbox credentials; nil: none can be stored.
+	Secrets *secrets.Box
+	// Email composes and queues outgoing email; nil: the composer answers 503.
+	Email *email.Outbound
 }
 
 // Server is the HTTP handler of atende.
@@ -92,6 +98,7 @@ func New(cfg Config) (*Server, error) {
 	s.routesConversations()
 	s.routesEvents()
 	s.routesTasks()
+	s.routesEmail()
 	s.routesOps()
 	s.wg.Add(1)
 	go s.sweep()

@@ -70,7 +70,7 @@ func TestPutRefusesTooLargeAndLeavesNothing(t *testing.T) {
 
 func TestCleanName(t *testing.T) {
 	for in, want := range map[string]string{
-		"C:\\Users\\ana\\foto.jpg":   "foto.jpg",
+		"C:\\Users\\ana\\foto.jpg":  "foto.jpg",
 		"<script>alert(1)</script>": "script_",
 		"":                          "file",
 		"..":                        "file",
