@@ -766,6 +766,7 @@ func (c *Core) unreserve(t *Task) {
 // offer gives a task to an agent, holding the agent's capacity for it.
 func (c *Core) offer(t *Task, a *Agent, q *queue) {
 	c.unqueue(t)
+	t.Unmatchable = false
 	t.State, t.AgentID = TaskOffered, a.ID
 	t.OfferedAt = ptr(c.now)
 	t.OfferDeadline = ptr(c.now.Add(time.Duration(q.cfg.Routing.OfferTimeoutSec) * time.Second))

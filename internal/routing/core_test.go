@@ -675,3 +675,42 @@ func TestLongestIdlePrefersTheFreeAgent(t *testing.T) {
 	f.task("t2", "q", atende.ChannelChat, nil)
 	f.want("t2", "offered:a") // now both hold one: a has waited longer since free
 }
+
+// TestSweepUnmatchable: the only agent who could take a task loses the
+// skill while it waits; the sweep applies the no-match action instead of
+// leaving the task stuck.
+func TestSweepUnmatchable(t *testing.T) {
+	f := newFixture(t)
+	f.queue("fallback", nil)
+	f.queue("k", func(q *atende.Queue) {
+		q.Skills = []atende.RequiredSkill{{SkillID: f.id("klingon"), MinProficiency: 5}}
+		q.Routing.NoMatchAction = atende.QueueAction{Type: atende.ActionOverflow, QueueID: f.id("fallback")}
+	})
+	f.queue("keep", func(q *atende.Queue) {
+		q.Skills = []atende.RequiredSkill{{SkillID: f.id("vulcan"), MinProficiency: 5}}
+	})
+	f.c.SetAgent(AgentSpec{ID: f.id("worf"), Presence: atende.StatusAway, Reason: "lunch",
+		Skills: []atende.AgentSkill{{SkillID: f.id("klingon"), Proficiency: 9}, {SkillID: f.id("vulcan"), Proficiency: 9}}, Capacity: atende.DefaultCapacity()}, f.now)
+	f.task("t", "k", atende.ChannelChat, nil)
+	f.task("v", "keep", atende.ChannelChat, nil)
+	f.want("t", "waiting")
+	f.c.SweepUnmatchable(f.now)
+	if f.c.tasks[f.id("t")].QueueID != f.id("k") {
+		t.Fatal("a task someone could take was moved")
+	}
+	// Worf forgets both languages.
+	f.c.SetAgent(AgentSpec{ID: f.id("worf"), Capacity: atende.DefaultCapacity()}, f.now)
+	f.events()
+	f.c.SweepUnmatchable(f.now)
+	if got := f.c.tasks[f.id("t")].QueueID; got != f.id("fallback") {
+		t.Fatalf("unmatchable task is in %s, want fallback", f.name[got])
+	}
+	if v := f.c.tasks[f.id("v")]; !v.Unmatchable {
+		t.Fatal("kept task not flagged")
+	}
+	evs := f.events()
+	f.c.SweepUnmatchable(f.now)
+	if again := f.events(); len(again) != 0 {
+		t.Fatalf("reported twice: %v (first %v)", again, evs)
+	}
+}

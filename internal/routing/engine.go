@@ -33,6 +33,10 @@ type Store interface {
 // leaseTTL is how long a node owns a tenant's routing without renewing.
 const leaseTTL = 30 * time.Second
 
+// sweepEvery is how often the engine looks for waiting tasks no agent can
+// take any more.
+const sweepEvery = 30 * time.Second
+
 // maxCommands bounds the commands handled (and saved) in one batch.
 const maxCommands = 256
 
@@ -182,6 +186,8 @@ func (e *Engine) loop(sub <-chan atende.Event, subCtx context.Context, cancelSub
 	defer timer.Stop()
 	renew := time.NewTicker(leaseTTL / 3)
 	defer renew.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
 	ctx := context.Background()
 	batch := make([]*command, 0, maxCommands)
 	for {
@@ -202,6 +208,8 @@ func (e *Engine) loop(sub <-chan atende.Event, subCtx context.Context, cancelSub
 			}
 			continue
 		case <-timer.C:
+		case <-sweep.C:
+			e.core.SweepUnmatchable(e.now())
 		case ev, ok := <-sub:
 			if !ok {
 				// Dropped for falling behind: reload everything and listen again.

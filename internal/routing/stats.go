@@ -152,3 +152,48 @@ func (c *Core) waitingTasks() int {
 	}
 	return n
 }
+
+// SweepUnmatchable finds waiting tasks that no agent of the tenant could
+// take any more (their only capable agent left, lost a skill or a team) and
+// applies their queue's no-match action, or reports them once when the action
+// is to keep waiting. It checks each group of requirements once, not each
+// task; the engine calls it periodically.
+func (c *Core) SweepUnmatchable(now time.Time) {
+	c.now = now
+	var stuck []*Task
+	for _, q := range c.queues {
+		for _, g := range q.groups {
+			if g.tasks.Len() == 0 || c.groupServable(g) {
+				continue
+			}
+			g.tasks.Ascend(func(t *Task) bool {
+				if t.QueueID == q.cfg.ID && len(t.groups) == 1 && !t.Unmatchable {
+					stuck = append(stuck, t)
+				}
+				return true
+			})
+		}
+	}
+	slices.SortFunc(stuck, func(a, b *Task) int { return cmpString(a.ID, b.ID) })
+	for _, t := range stuck {
+		q := c.queues[t.QueueID]
+		if q.cfg.Routing.NoMatchAction.Type == atende.ActionKeep {
+			t.Unmatchable = true
+			c.emit("task.unmatchable", t, map[string]any{"queue_id": q.cfg.ID})
+			continue
+		}
+		c.unqueue(t)
+		c.act(t, q, q.cfg.Routing.NoMatchAction, "no_match")
+	}
+}
+
+// groupServable reports whether some member of the group's queue, logged in
+// or not, could take its tasks.
+func (c *Core) groupServable(g *group) bool {
+	for _, a := range g.q.members {
+		if a.Capacity[g.ch] > 0 && a.satisfies(g.reqs) {
+			return true
+		}
+	}
+	return false
+}

@@ -69,7 +69,8 @@ type Task struct {
 	Escalations    int                    `json:"escalations"`           // escalation steps applied
 	ReservedFor    string                 `json:"reserved_for,omitempty"`
 	ReservedUntil  *time.Time             `json:"reserved_until,omitempty"`
-	Seq            uint64                 `json:"seq"` // order of entry into the queue, to break ties; kept across restarts
+	Seq            uint64                 `json:"seq"`                   // order of entry into the queue, to break ties; kept across restarts
+	Unmatchable    bool                   `json:"unmatchable,omitempty"` // no agent of the tenant could take it when last checked
 
 	score  float64  // priority with aging; higher goes first
 	groups []*group // where the task waits now
