@@ -19,18 +19,20 @@ import (
 )
 
 // emailRuntime is the email channel of a running server: the outbound
-// queue's worker and, when configured, the SMTP receiving server.
+// queue's worker, the IMAP importers of mailboxes with IMAP settings and,
+// when configured, the SMTP receiving server.
 type emailRuntime struct {
 	secrets  *secrets.Box
 	outbound *email.Outbound
 	smtp     *email.ReceiveServer
+	imap     *email.IMAPWorkers
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	once     sync.Once
 }
 
-// startEmail opens the secret key, starts the outbound worker and, with
-// smtp-addr, the SMTP receiving server.
+// startEmail opens the secret key, starts the outbound worker, the IMAP
+// importers and, with smtp-addr, the SMTP receiving server.
 func startEmail(ctx context.Context, cfg Config, st *store.Store, router *routing.Router, log *slog.Logger) (*emailRuntime, error) {
 	var box *secrets.Box
 	var err error
@@ -59,6 +61,10 @@ func startEmail(ctx context.Context, cfg Config, st *store.Store, router *routin
 	rt.cancel = cancel
 	rt.wg.Add(1)
 	go func() { defer rt.wg.Done(); rt.outbound.Run(wctx) }()
+	importer := &email.Importer{Store: st, Media: ms, Router: router, Outbound: rt.outbound, Log: log.With("component", "email")}
+	rt.imap = &email.IMAPWorkers{IMAPImporter: email.IMAPImporter{Importer: importer, Secrets: box, Log: log.With("component", "imap")}}
+	rt.wg.Add(1)
+	go func() { defer rt.wg.Done(); rt.imap.Run(wctx) }()
 	if cfg.SMTPAddr == "" {
 		return rt, nil
 	}
@@ -67,8 +73,7 @@ func startEmail(ctx context.Context, cfg Config, st *store.Store, router *routin
 		rt.stop()
 		return nil, fmt.Errorf("cannot listen on %s (setting smtp-addr, ATENDE_SMTP_ADDR): %w", cfg.SMTPAddr, err)
 	}
-	rt.smtp = &email.ReceiveServer{Domain: cfg.SMTPDomain, Log: log.With("component", "smtp"),
-		Importer: &email.Importer{Store: st, Media: ms, Router: router, Outbound: rt.outbound, Log: log.With("component", "email")}}
+	rt.smtp = &email.ReceiveServer{Domain: cfg.SMTPDomain, Log: log.With("component", "smtp"), Importer: importer}
 	if cfg.TLS() {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -84,8 +89,8 @@ func startEmail(ctx context.Context, cfg Config, st *store.Store, router *routin
 	return rt, nil
 }
 
-// stop ends the SMTP sessions (letting one in progress finish its write)
-// and the outbound worker.
+// stop ends the SMTP sessions (letting one in progress finish its write),
+// the IMAP importers and the outbound worker.
 func (rt *emailRuntime) stop() {
 	rt.once.Do(func() {
 		if rt.smtp != nil {

@@ -69,7 +69,9 @@ func (s *Store) path(tenantID, id string) (string, error) {
 	if !atende.ValidID(tenantID) || !atende.ValidID(id) {
 		return "", atende.Errorf(atende.ENotFound, "file not found")
 	}
-	return filepath.Join(s.root, tenantID, id[:2], id), nil
+	// Shard by the id's random end: ids start with a timestamp, so their
+	// first characters would put a tenant's files in one directory.
+	return filepath.Join(s.root, tenantID, id[len(id)-2:], id), nil
 }
 
 // Put stores the content of r, at most limit bytes, and returns its metadata.
