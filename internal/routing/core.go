@@ -68,7 +68,7 @@ func (c *Core) SetQueue(cfg atende.Queue, now time.Time) {
 	c.now = now
 	q := c.queues[cfg.ID]
 	if q == nil {
-		q = &queue{groups: map[string]*group{}, members: map[string]*Agent{}, ready: map[string]*Agent{}}
+		q = &queue{groups: map[string]*group{}, members: map[string]*Agent{}}
 		c.queues[cfg.ID] = q
 	}
 	q.cfg = cfg
@@ -85,15 +85,17 @@ func (c *Core) SetQueue(cfg atende.Queue, now time.Time) {
 		c.unqueue(t)
 	}
 	q.groups = map[string]*group{}
-	q.members, q.ready = map[string]*Agent{}, map[string]*Agent{}
+	q.members = map[string]*Agent{}
+	q.baseReq = requirements(&q.cfg, &Task{})
+	q.baseKey = map[atende.Channel]string{}
+	for _, ch := range cfg.Channels {
+		q.baseKey[ch] = signature(ch, q.baseReq)
+	}
 	for _, a := range c.agents {
-		a.eligible = map[*group]bool{} // the old groups are gone
+		unlink(a, func(g *group) bool { return g.q == q }) // the old groups are gone
 		if memberOf(q, a) {
 			q.members[a.ID] = a
 			a.queues[cfg.ID] = q
-			if c.isReady(a) {
-				q.ready[a.ID] = a
-			}
 		} else {
 			delete(a.queues, cfg.ID)
 		}
@@ -119,6 +121,7 @@ func (c *Core) RemoveQueue(id string, now time.Time) {
 	delete(c.queues, id)
 	for _, a := range c.agents {
 		delete(a.queues, id)
+		unlink(a, func(g *group) bool { return g.q == q })
 	}
 }
 
@@ -144,7 +147,10 @@ func (c *Core) SetAgent(s AgentSpec, now time.Time) {
 	}
 	a.Capacity = s.Capacity
 	a.TeamIDs = slices.Clone(s.TeamIDs)
-	a.eligible = map[*group]bool{}
+	if a.eligible == nil {
+		a.eligible = map[*group]bool{}
+	}
+	unlink(a, func(*group) bool { return true })
 	if s.Presence != "" {
 		a.Presence, a.Reason = s.Presence, s.Reason
 	}
@@ -152,6 +158,11 @@ func (c *Core) SetAgent(s AgentSpec, now time.Time) {
 		a.Presence = atende.StatusOffline
 	}
 	c.placeAgent(a)
+	for _, q := range a.queues {
+		for _, g := range q.groups {
+			link(a, g)
+		}
+	}
 	c.refreshAgent(a)
 	c.matchAgent(a)
 }
@@ -173,8 +184,8 @@ func (c *Core) RemoveAgent(id string, now time.Time) {
 	if len(a.tasks) == 0 {
 		for _, q := range a.queues {
 			delete(q.members, id)
-			delete(q.ready, id)
 		}
+		unlink(a, func(*group) bool { return true })
 		delete(c.agents, id)
 	}
 }
@@ -223,14 +234,18 @@ func (c *Core) placeAgent(a *Agent) {
 			a.queues[id] = q
 		} else {
 			delete(q.members, a.ID)
-			delete(q.ready, a.ID)
 			delete(a.queues, id)
 		}
 	}
 }
 
 // canTake reports whether the agent may be offered a task on channel ch now.
-func (c *Core) canTake(a *Agent, ch atende.Channel) bool {
+// It reads the mask refreshAgent keeps: every change of load, presence,
+// wrap-up or capacity ends in refreshAgent.
+func (c *Core) canTake(a *Agent, ch atende.Channel) bool { return a.takeMask&chBit(ch) != 0 }
+
+// computeCanTake is canTake from the agent's state.
+func (c *Core) computeCanTake(a *Agent, ch atende.Channel) bool {
 	if a.Presence != atende.StatusAvailable || a.WrapEnd != nil {
 		return false
 	}
@@ -254,6 +269,12 @@ func (c *Core) canTake(a *Agent, ch atende.Channel) bool {
 // refreshAgent recomputes the agent's status and readiness and announces a
 // status change.
 func (c *Core) refreshAgent(a *Agent) {
+	a.takeMask = 0
+	for i, ch := range atende.Channels {
+		if c.computeCanTake(a, ch) {
+			a.takeMask |= 1 << i
+		}
+	}
 	status, reason := a.Presence, a.Reason
 	switch {
 	case hasAssigned(a):
@@ -272,24 +293,6 @@ func (c *Core) refreshAgent(a *Agent) {
 		a.savedPresence, a.savedReason = a.Presence, a.Reason
 		c.changes = append(c.changes, Change{Event: "agent.state_changed", Agent: c.snapshot(a)})
 	}
-	ready := c.isReady(a)
-	for _, q := range a.queues {
-		if ready {
-			q.ready[a.ID] = a
-		} else {
-			delete(q.ready, a.ID)
-		}
-	}
-}
-
-// isReady reports whether the agent may be offered a task on some channel.
-func (c *Core) isReady(a *Agent) bool {
-	for _, ch := range atende.Channels {
-		if c.canTake(a, ch) {
-			return true
-		}
-	}
-	return false
 }
 
 func hasAssigned(a *Agent) bool {
@@ -431,7 +434,7 @@ func (c *Core) admit(t *Task, q *queue) {
 		c.act(t, q, r.FullAction, "full")
 		return
 	}
-	if !c.anyAgentCouldTake(t, q) && r.NoMatchAction.Type != atende.ActionKeep {
+	if r.NoMatchAction.Type != atende.ActionKeep && !c.anyAgentCouldTake(t, q) {
 		c.act(t, q, r.NoMatchAction, "no_match")
 		return
 	}
@@ -550,12 +553,21 @@ func (c *Core) enqueue(t *Task) {
 		if q == nil {
 			continue
 		}
-		reqs := requirements(&q.cfg, t)
-		key := signature(t.Channel, reqs)
+		var reqs []atende.RequiredSkill
+		key, base := q.baseKey[t.Channel]
+		if base && len(t.Requirements) == 0 && (len(t.Relaxed) == 0 || qid != t.QueueID) {
+			reqs = q.baseReq
+		} else {
+			reqs = requirements(&q.cfg, t)
+			key = signature(t.Channel, reqs)
+		}
 		g := q.groups[key]
 		if g == nil {
 			g = newGroup(q, key, t.Channel, reqs)
 			q.groups[key] = g
+			for _, a := range q.members {
+				link(a, g)
+			}
 		}
 		g.tasks.ReplaceOrInsert(t)
 		t.groups = append(t.groups, g)
@@ -582,7 +594,7 @@ func (c *Core) matchTask(t *Task) {
 	if t.ReservedFor != "" {
 		a := c.agents[t.ReservedFor]
 		for _, g := range t.groups {
-			if a != nil && g.q.ready[a.ID] != nil && c.canTake(a, t.Channel) && a.canServe(g) {
+			if a != nil && a.canServe(g) && c.canTake(a, t.Channel) {
 				c.offer(t, a, g.q)
 				return
 			}
@@ -590,12 +602,17 @@ func (c *Core) matchTask(t *Task) {
 		return
 	}
 	var cands []candidate
-	seen := map[string]bool{}
+	var seen map[string]bool // an agent in several of the task's queues counts once
+	if len(t.groups) > 1 {
+		seen = map[string]bool{}
+	}
 	for _, g := range t.groups { // the home queue first
-		for _, a := range g.q.ready {
-			if !seen[a.ID] && c.canTake(a, t.Channel) && a.canServe(g) && !declined(t, a.ID) {
+		for _, a := range g.agents {
+			if !seen[a.ID] && c.canTake(a, t.Channel) && !declined(t, a.ID) {
 				cands = append(cands, candidate{a, g})
-				seen[a.ID] = true
+				if seen != nil {
+					seen[a.ID] = true
+				}
 			}
 		}
 	}
@@ -719,26 +736,24 @@ func (c *Core) bestTaskFor(a *Agent) (*Task, *queue) {
 	if best != nil {
 		return best, bestQ
 	}
-	for _, q := range a.queues {
-		for _, g := range q.groups {
-			if g.tasks.Len() == 0 || !c.canTake(a, g.ch) || !a.canServe(g) {
-				continue
-			}
-			n := 0
-			g.tasks.Ascend(func(t *Task) bool {
-				n++
-				if t.ReservedFor != "" || declined(t, a.ID) {
-					return n < scanLimit
-				}
-				switch {
-				case best == nil || taskLess(t, best):
-					best, bestQ = t, q
-				case t == best && t.QueueID == q.cfg.ID:
-					bestQ = q // found through several queues: offer from its own
-				}
-				return false
-			})
+	for _, g := range a.groups {
+		if g.tasks.Len() == 0 || !c.canTake(a, g.ch) {
+			continue
 		}
+		n := 0
+		g.tasks.Ascend(func(t *Task) bool {
+			n++
+			if t.ReservedFor != "" || declined(t, a.ID) {
+				return n < scanLimit
+			}
+			switch {
+			case best == nil || taskLess(t, best):
+				best, bestQ = t, g.q
+			case t == best && t.QueueID == g.q.cfg.ID:
+				bestQ = g.q // found through several queues: offer from its own
+			}
+			return false
+		})
 	}
 	return best, bestQ
 }
@@ -851,8 +866,8 @@ func (c *Core) rematch(t *Task) {
 
 func (c *Core) allEligibleDeclined(t *Task) bool {
 	for _, g := range t.groups {
-		for _, a := range g.q.members {
-			if a.canServe(g) && a.Capacity[t.Channel] > 0 && !declined(t, a.ID) {
+		for _, a := range g.agents {
+			if a.Capacity[t.Channel] > 0 && !declined(t, a.ID) {
 				return false
 			}
 		}

@@ -36,7 +36,19 @@ type Agent struct {
 	reserved      map[string]*Task  // waiting tasks held for this agent
 	queues        map[string]*queue // queues the agent's teams let it serve
 	wrapGen       int               // invalidates older wrap-up timers
-	eligible      map[*group]bool   // cached group eligibility, reset when skills change
+	eligible      map[*group]bool   // groups of its queues whose requirements it meets
+	groups        []*group          // the same, to iterate
+	takeMask      uint8             // channels it may be offered now, by index in atende.Channels; set by refreshAgent
+}
+
+// chBit is channel ch's bit in Agent.takeMask.
+func chBit(ch atende.Channel) uint8 {
+	for i, c := range atende.Channels {
+		if c == ch {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // AgentSpec is an agent's configuration as the store holds it.
@@ -69,9 +81,10 @@ func DefaultBlending() Blending { return Blending{VoiceExclusive: true, EmailWhe
 // they require so an agent checks one head per group.
 type queue struct {
 	cfg     atende.Queue
-	groups  map[string]*group // by requirement signature; kept when empty
-	members map[string]*Agent // agents whose teams may serve the queue
-	ready   map[string]*Agent // members that may be offered something now
+	groups  map[string]*group         // by requirement signature; kept when empty
+	members map[string]*Agent         // agents whose teams may serve the queue
+	baseKey map[atende.Channel]string // group key of tasks with no requirements of their own
+	baseReq []atende.RequiredSkill
 	waiting int
 	ahtEWMA float64 // seconds, for wait estimates
 	handled int
@@ -81,11 +94,12 @@ type queue struct {
 // group holds the waiting tasks of one queue with one channel and one set of
 // requirements, best first.
 type group struct {
-	q     *queue
-	key   string
-	ch    atende.Channel
-	reqs  []atende.RequiredSkill
-	tasks *btree.BTreeG[*Task]
+	q      *queue
+	key    string
+	ch     atende.Channel
+	reqs   []atende.RequiredSkill
+	tasks  *btree.BTreeG[*Task]
+	agents []*Agent // members of q that meet reqs
 }
 
 func taskLess(a, b *Task) bool {
@@ -150,14 +164,31 @@ func (a *Agent) satisfies(reqs []atende.RequiredSkill) bool {
 	return true
 }
 
-// canServe reports whether the agent may serve group g, cached per group.
-func (a *Agent) canServe(g *group) bool {
-	ok, cached := a.eligible[g]
-	if !cached {
-		ok = a.satisfies(g.reqs)
-		a.eligible[g] = ok
+// canServe reports whether the agent may serve group g.
+func (a *Agent) canServe(g *group) bool { return a.eligible[g] }
+
+// link records that a may serve g, when it meets g's requirements.
+func link(a *Agent, g *group) {
+	if !a.eligible[g] && a.satisfies(g.reqs) {
+		a.eligible[g] = true
+		a.groups = append(a.groups, g)
+		g.agents = append(g.agents, a)
 	}
-	return ok
+}
+
+// unlink forgets the groups a may serve that drop selects.
+func unlink(a *Agent, drop func(g *group) bool) {
+	kept := a.groups[:0]
+	for _, g := range a.groups {
+		if drop(g) {
+			delete(a.eligible, g)
+			g.agents = slices.DeleteFunc(g.agents, func(b *Agent) bool { return b == a })
+		} else {
+			kept = append(kept, g)
+		}
+	}
+	clear(a.groups[len(kept):])
+	a.groups = kept
 }
 
 // totalLoad is the agent's work across channels.

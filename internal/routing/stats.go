@@ -69,22 +69,50 @@ type QueueStats struct {
 	EWTSec         int    `json:"ewt_sec"` // estimate for a task arriving now
 }
 
-// Stats returns every queue's live picture, by name.
+// Stats returns every queue's live picture, by name. One pass over the
+// live tasks: the engine makes no decision while it runs.
 func (c *Core) Stats(now time.Time) []QueueStats {
+	type acc struct {
+		offered, assigned int
+		oldest            time.Time
+	}
+	per := make(map[*queue]*acc, len(c.queues))
+	get := func(q *queue) *acc {
+		x := per[q]
+		if x == nil {
+			x = &acc{}
+			per[q] = x
+		}
+		return x
+	}
+	for _, t := range c.tasks {
+		switch t.State {
+		case TaskWaiting:
+			for _, g := range t.groups {
+				if x := get(g.q); x.oldest.IsZero() || t.QueuedAt.Before(x.oldest) {
+					x.oldest = t.QueuedAt
+				}
+			}
+		case TaskOffered, TaskAssigned:
+			q := c.queues[t.QueueID]
+			if q == nil {
+				continue
+			}
+			if t.State == TaskOffered {
+				get(q).offered++
+			} else {
+				get(q).assigned++
+			}
+		}
+	}
 	out := make([]QueueStats, 0, len(c.queues))
 	for _, q := range c.queues {
-		s := QueueStats{QueueID: q.cfg.ID, Name: q.cfg.Name, Waiting: q.waiting, AgentsReady: len(q.ready)}
-		var oldest time.Time
-		for _, g := range q.groups {
-			g.tasks.Ascend(func(t *Task) bool {
-				if oldest.IsZero() || t.QueuedAt.Before(oldest) {
-					oldest = t.QueuedAt
-				}
-				return true
-			})
-		}
-		if !oldest.IsZero() {
-			s.LongestWaitSec = int(now.Sub(oldest) / time.Second)
+		s := QueueStats{QueueID: q.cfg.ID, Name: q.cfg.Name, Waiting: q.waiting}
+		if x := per[q]; x != nil {
+			s.Offered, s.Assigned = x.offered, x.assigned
+			if !x.oldest.IsZero() {
+				s.LongestWaitSec = int(now.Sub(x.oldest) / time.Second)
+			}
 		}
 		for _, a := range q.members {
 			if a.Presence != atende.StatusOffline || len(a.tasks) > 0 {
@@ -93,16 +121,8 @@ func (c *Core) Stats(now time.Time) []QueueStats {
 			if a.Status == atende.StatusBusy {
 				s.AgentsBusy++
 			}
-		}
-		for _, t := range c.tasks {
-			if t.QueueID != q.cfg.ID {
-				continue
-			}
-			switch t.State {
-			case TaskOffered:
-				s.Offered++
-			case TaskAssigned:
-				s.Assigned++
+			if a.takeMask != 0 {
+				s.AgentsReady++
 			}
 		}
 		if len(q.cfg.Channels) > 0 {
@@ -190,8 +210,8 @@ func (c *Core) SweepUnmatchable(now time.Time) {
 // groupServable reports whether some member of the group's queue, logged in
 // or not, could take its tasks.
 func (c *Core) groupServable(g *group) bool {
-	for _, a := range g.q.members {
-		if a.Capacity[g.ch] > 0 && a.satisfies(g.reqs) {
+	for _, a := range g.agents { // the members that meet g's requirements
+		if a.Capacity[g.ch] > 0 {
 			return true
 		}
 	}
