@@ -137,7 +137,6 @@ func runRoutingKill9(t *testing.T, ctx context.Context, bin string, storeArgs []
 
 	srv2 := startServer(t, ctx, bin, storeArgs, filepath.Join(dir, "serve-2.log"))
 	admin = newAPI(srv2.base, admin.token)
-	var waiting []task
 	holding := 0
 	for _, id := range created {
 		var tk task
@@ -155,8 +154,6 @@ func runRoutingKill9(t *testing.T, ctx context.Context, bin string, storeArgs []
 			time.Sleep(20 * time.Millisecond)
 		}
 		switch tk.State {
-		case "waiting":
-			waiting = append(waiting, tk)
 		case "offered", "assigned":
 			if tk.AgentID != agent.ID {
 				t.Fatalf("task %s is %s to %q", id, tk.State, tk.AgentID)
@@ -174,7 +171,7 @@ func runRoutingKill9(t *testing.T, ctx context.Context, bin string, storeArgs []
 	// point a minute, nothing here waits that long), then arrival. Tasks
 	// whose creation was in flight at the kill may exist too: take every
 	// waiting task from the store.
-	waiting = nil
+	var waiting []task
 	for cursor := ""; ; {
 		var page struct {
 			Items []task

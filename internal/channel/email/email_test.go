@@ -381,7 +381,7 @@ func TestOutboundRetriesThenFails(t *testing.T) {
 		m.SMTP = &mailbox.Submission{Host: "127.0.0.1", Port: port, TLS: mailbox.TLSNone}
 		return nil
 	})
-	om, _, err := e.out.Send(ctx, e.actor, mb, nil, Compose{To: []string{"x@cliente.es"}, Subject: "Hola", Text: "hola", Kind: "new"})
+	_, _, err := e.out.Send(ctx, e.actor, mb, nil, Compose{To: []string{"x@cliente.es"}, Subject: "Hola", Text: "hola", Kind: "new"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,13 +395,28 @@ func TestOutboundRetriesThenFails(t *testing.T) {
 	}
 	// A permanent refusal fails at once, visibly.
 	peer.hard = true
-	om, _, _ = e.out.Send(ctx, e.actor, mb, nil, Compose{To: []string{"y@cliente.es"}, Subject: "Hola", Text: "hola", Kind: "new"})
+	om, _, err := e.out.Send(ctx, e.actor, mb, nil, Compose{To: []string{"y@cliente.es"}, Subject: "Hola", Text: "hola", Kind: "new"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.out.RunOnce(ctx)
 	due, _ := e.st.ClaimDueMail(ctx, 10, time.Hour)
 	if len(due) != 0 {
 		t.Errorf("failed mail still due")
 	}
-	_ = om
+	mails, err := e.st.OutboundMails(ctx, e.actor.TenantID, om.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *store.OutboundMail
+	for i := range mails {
+		if mails[i].ID == om.ID {
+			got = &mails[i]
+		}
+	}
+	if got == nil || got.State != "failed" || got.LastError == "" {
+		t.Fatalf("permanently refused mail: %+v", got)
+	}
 }
 
 func TestParseCorpusNeverFails(t *testing.T) {

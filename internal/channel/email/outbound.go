@@ -249,9 +249,7 @@ func (o *Outbound) Send(ctx context.Context, a atende.Actor, mb *mailbox.Mailbox
 }
 
 type attachment struct {
-	file   *media.File
-	inline bool
-	cid    string
+	file *media.File
 }
 
 func (o *Outbound) forwarded(ctx context.Context, tenantID, convID, eventID string) ([]attachment, error) {
