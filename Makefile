@@ -5,7 +5,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test lint bench build web clean
+.PHONY: run test lint bench build web web-test browser-test clean
 
 ## run: build the web app (when there is one) and start a demo server on :8080
 run: web
@@ -38,6 +38,15 @@ web:
 			npm ci --no-audit --no-fund; \
 		fi && npm run build; \
 	fi
+
+## web-test: the web app's unit tests (i18n catalogues, formatting)
+web-test:
+	cd web && npm ci --no-audit --no-fund && npx vitest run
+
+## browser-test: the agent desktop in Debian's chromium against `atende serve --demo`
+browser-test: web
+	bash scripts/install-browser-deps.sh
+	cd tests/browser && npm ci --no-audit --no-fund && npm test
 
 clean:
 	rm -rf bin

@@ -43,4 +43,12 @@ echo "==> go test -race"
 # shellcheck disable=SC2086
 go test -race -count=1 -timeout "${TEST_TIMEOUT:-15m}" ${GO_TEST_FLAGS:-} ./...
 
+# The web app: its unit tests and build (which checks the first-load JS
+# budget), then the agent desktop in a real browser against a real server.
+echo "==> web app: npm ci, unit tests, build"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npx vitest run && npm run build)
+echo "==> browser tests (chromium)"
+bash scripts/install-browser-deps.sh
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
 echo "==> all checks passed in $(( $(date +%s) - start ))s"

@@ -24,6 +24,7 @@ import (
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -134,6 +135,7 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		Router:        router,
 		Secrets:       mail.secrets,
 		Email:         mail.outbound,
+		UI:            web.Handler(),
 	})
 	if err != nil {
 		return fmt.Errorf("build HTTP handler: %w", err)

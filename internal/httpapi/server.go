@@ -37,6 +37,9 @@ type Config struct {
 	Secrets *secrets.Box
 	// Email composes and queues outgoing email; nil: the composer answers 503.
 	Email *email.Outbound
+	// UI serves the web app at "/": every GET the API and the operational
+	// endpoints do not answer, except under /api/; nil: no web app.
+	UI http.Handler
 }
 
 // Server is the HTTP handler of atende.
@@ -126,6 +129,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			s.problem(w, r, atende.ENotFound, "no such API endpoint: "+r.Method+" "+r.URL.Path, "")
 		}
+		return
+	}
+	if pattern == "" && s.cfg.UI != nil && r.URL.Path != "/api" && !strings.HasPrefix(r.URL.Path, "/api/") {
+		// The web app is the fallback, not a "/" route on the mux: a route
+		// matching everything would hide the router's 405 answers for the
+		// API and make every API miss look like a match.
+		s.cfg.UI.ServeHTTP(w, r)
 		return
 	}
 	// ServeMux.ServeHTTP, not h: it also sets the path wildcards.
