@@ -346,3 +346,17 @@ func TestRevocationTakesEffectAtOnce(t *testing.T) {
 	}
 	wantProblem(t, a.do("GET", apiPrefix+"/users", sup, nil, nil, nil), 403, atende.EForbidden, "")
 }
+
+func TestUsersChooseTheirOwnLanguage(t *testing.T) {
+	a := newTestAPI(t)
+	var u atende.User
+	if r := a.do("PUT", apiPrefix+"/auth/language", a.tokens["qa"], map[string]string{"language": "pt-BR"}, nil, &u); r.StatusCode != 200 || u.Language != "pt-BR" {
+		t.Fatalf("set language: %d %+v", r.StatusCode, u)
+	}
+	// Problem titles now come in the user's language when the browser asks for none.
+	p := wantProblem(t, a.do("GET", apiPrefix+"/audit", a.tokens["qa"], nil, nil, nil), 403, atende.EForbidden, "")
+	if p.Title != "Você não tem permissão para fazer isso" {
+		t.Fatalf("title %q", p.Title)
+	}
+	wantProblem(t, a.do("PUT", apiPrefix+"/auth/language", a.tokens["qa"], map[string]string{"language": "fr"}, nil, nil), 400, atende.EInvalid, "language")
+}

@@ -28,6 +28,10 @@ type Me struct {
 	Via         string              `json:"via"` // session or token
 }
 
+type languageInput struct {
+	Language string `json:"language"`
+}
+
 type passwordChange struct {
 	Current string `json:"current_password"`
 	New     string `json:"new_password"`
@@ -55,6 +59,26 @@ func (s *Server) routesAuth() {
 				return err
 			}
 			return writeJSON(w, http.StatusOK, me)
+		}})
+	s.handle(route{Method: "PUT", Path: "/auth/language", Tag: "auth", Summary: "Choose my own interface language (es, pt-BR or en; empty for the tenant's)",
+		In: languageInput{}, Out: atende.User{},
+		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
+			var in languageInput
+			if err := decode(r, &in); err != nil {
+				return err
+			}
+			if in.Language != "" && !atende.ValidLanguage(in.Language) {
+				return atende.FieldError("language", "must be es, pt-BR, en or empty")
+			}
+			u, err := s.cfg.Store.UpdateUser(r.Context(), p.actor(r), p.UserID, 0, func(u *atende.User) error {
+				u.Language = in.Language
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			s.auth.purgeUser(p.UserID) // the cached principal carries the language
+			return writeVersioned(w, http.StatusOK, u, u.Version)
 		}})
 	s.handle(route{Method: "POST", Path: "/auth/password", Tag: "auth", Summary: "Change my own password", In: passwordChange{}, Status: http.StatusNoContent,
 		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
