@@ -11,11 +11,15 @@ import (
 // in the same transaction as the change they describe, so ID is a durable,
 // increasing cursor per store.
 type Event struct {
-	ID       int64           `json:"id"`
-	TenantID string          `json:"tenant_id"`
-	Type     string          `json:"type"`    // e.g. conversation.created
-	Subject  string          `json:"subject"` // id of the entity changed
-	Perm     Permission      `json:"-"`       // who may see it
+	ID       int64      `json:"id"`
+	TenantID string     `json:"tenant_id"`
+	Type     string     `json:"type"`    // e.g. conversation.created
+	Subject  string     `json:"subject"` // id of the entity changed
+	Perm     Permission `json:"-"`       // who may see it
+	// Audience, when set, is the one user a personal event is about (an
+	// offer to an agent): users without the permission to see everyone's
+	// (tasks:manage) only receive personal events addressed to them.
+	Audience string          `json:"audience,omitempty"`
 	Data     json.RawMessage `json:"data"`
 	At       time.Time       `json:"at"`
 }

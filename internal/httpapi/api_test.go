@@ -14,6 +14,7 @@ import (
 	"github.com/atende/atende/internal/bus"
 	"github.com/atende/atende/internal/channel/email"
 	"github.com/atende/atende/internal/channel/email/mailbox"
+	"github.com/atende/atende/internal/channel/webchat/widget"
 	"github.com/atende/atende/internal/media"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/secrets"
@@ -125,6 +126,10 @@ func newTestAPI(t *testing.T) *testAPI {
 		Receive: &mailbox.Receive{Recipients: []string{"soporte@tenant-a.es"}}}
 	must(st.CreateMailbox(ctx, sysA, mbox))
 	a.ids["mailbox"] = mbox.ID
+	wd := widget.Defaults()
+	wd.Name, wd.QueueID, wd.AllowedOrigins = "Web", queue.ID, []string{"https://shop.tenant-a.es"}
+	must(st.CreateChatWidget(ctx, sysA, wd))
+	a.ids["chat_widget"] = wd.ID
 	for k, v := range map[string]string{"skill": skill.ID, "team": team.ID, "reason": reason.ID, "queue": queue.ID, "disposition": disp.ID,
 		"field": field.ID, "contact": contact.ID, "merge": merge.ID, "conversation": conv.ID, "token": tok.ID, "user": a.users["agent"].ID, "task": task.ID} {
 		a.ids[k] = v

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atende/atende"
@@ -40,7 +41,7 @@ func (s *Server) routesEvents() {
 			page := eventPage{Items: []atende.Event{}, Last: int64(after)}
 			for _, e := range evs {
 				page.Last = e.ID
-				if p.can(e.Perm) {
+				if p.sees(e) {
 					page.Items = append(page.Items, e)
 				}
 			}
@@ -109,8 +110,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 
 func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, p *principal, after int64) error {
 	send := func(e atende.Event) error {
-		after = e.ID
-		if !p.can(e.Perm) {
+		if e.ID != 0 { // transient events (typing) are not stored and move no cursor
+			after = e.ID
+		}
+		if !p.sees(e) {
 			return nil
 		}
 		b, err := json.Marshal(e)
@@ -157,7 +160,7 @@ func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, p *princip
 					}
 					break live // dropped for falling behind: catch up from the store
 				}
-				if e.ID <= after {
+				if e.ID != 0 && e.ID <= after {
 					continue
 				}
 				if err := send(e); err != nil {
@@ -180,4 +183,18 @@ func (s *Server) stillValid(ctx context.Context, p *principal) bool {
 		return err == nil && t.RevokedAt == nil && (t.ExpiresAt == nil || t.ExpiresAt.After(time.Now()))
 	}
 	return true
+}
+
+// sees reports whether an event is for the principal: it needs the event's
+// permission, and a personal event (an offer, an agent's state) reaches only
+// the user it is about, unless the principal may see everyone's tasks.
+func (p *principal) sees(e atende.Event) bool {
+	if !p.can(e.Perm) {
+		return false
+	}
+	if p.can(atende.PermTasksManage) {
+		return true
+	}
+	personal := e.Audience != "" || strings.HasPrefix(e.Type, "task.") || e.Type == "agent.state_changed"
+	return !personal || e.Audience == p.UserID
 }

@@ -14,7 +14,7 @@ func fixtureFor(path string) string {
 		"/teams/": "team", "/skills/": "skill", "/reason-codes/": "reason", "/queues/": "queue",
 		"/dispositions/": "disposition", "/contact-fields/": "field", "/contacts/": "contact",
 		"/contact-merges/": "merge", "/conversations/": "conversation", "/tokens/": "token", "/users/": "user",
-		"/tasks/": "task", "/mailboxes/": "mailbox",
+		"/tasks/": "task", "/mailboxes/": "mailbox", "/chat-widgets/": "chat_widget",
 	} {
 		if strings.HasPrefix(path, prefix) {
 			return kind

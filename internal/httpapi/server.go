@@ -102,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	s.routesEvents()
 	s.routesTasks()
 	s.routesEmail()
+	s.routesWebchat()
 	s.routesOps()
 	s.wg.Add(1)
 	go s.sweep()

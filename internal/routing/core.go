@@ -11,10 +11,14 @@ import (
 
 // Change is one decision of the core, to persist and announce.
 type Change struct {
-	Event string         // e.g. task.offered
-	Task  *Task          // a copy of the task after the change, when about a task
-	Agent *AgentSnapshot // when an agent's state changed
-	Info  map[string]any // details such as the escalation applied
+	Event string // e.g. task.offered
+	// Audience is the agent the change is about, when one is (the agent
+	// offered or holding the task, or who just lost the offer): agents'
+	// event streams carry only their own routing events.
+	Audience string
+	Task     *Task          // a copy of the task after the change, when about a task
+	Agent    *AgentSnapshot // when an agent's state changed
+	Info     map[string]any // details such as the escalation applied
 }
 
 // AgentSnapshot is an agent's routing state after a change.
@@ -59,7 +63,11 @@ func (c *Core) Flush() []Change {
 }
 
 func (c *Core) emit(event string, t *Task, info map[string]any) {
-	c.changes = append(c.changes, Change{Event: event, Task: t.clone(), Info: info})
+	c.emitTo(event, t, info, t.AgentID)
+}
+
+func (c *Core) emitTo(event string, t *Task, info map[string]any, audience string) {
+	c.changes = append(c.changes, Change{Event: event, Task: t.clone(), Info: info, Audience: audience})
 }
 
 // SetQueue adds or replaces a queue's configuration. Waiting tasks stay, in
@@ -291,7 +299,7 @@ func (c *Core) refreshAgent(a *Agent) {
 		fallthrough
 	case a.Presence != a.savedPresence || a.Reason != a.savedReason:
 		a.savedPresence, a.savedReason = a.Presence, a.Reason
-		c.changes = append(c.changes, Change{Event: "agent.state_changed", Agent: c.snapshot(a)})
+		c.changes = append(c.changes, Change{Event: "agent.state_changed", Agent: c.snapshot(a), Audience: a.ID})
 	}
 }
 
@@ -842,11 +850,12 @@ func (c *Core) returnOffer(t *Task, event string) {
 			t.DeclinedBy = append(t.DeclinedBy, a.ID)
 		}
 	}
+	from := t.AgentID
 	t.State, t.AgentID, t.OfferedAt, t.OfferDeadline = TaskWaiting, "", nil, nil
 	if a != nil && t.ReservedFor == a.ID {
 		c.unreserve(t)
 	}
-	c.emit(event, t, nil)
+	c.emitTo(event, t, map[string]any{"agent_id": from}, from) // the agent's screen drops the offer
 	c.enqueue(t)
 	if a != nil {
 		c.refreshAgent(a)

@@ -211,12 +211,24 @@ func (e *Engine) loop(sub <-chan atende.Event, subCtx context.Context, cancelSub
 		case <-sweep.C:
 			e.core.SweepUnmatchable(e.now())
 		case ev, ok := <-sub:
+			// Take every event waiting now, so a busy engine keeps up with
+			// the bus, and reload the configuration at most once for them.
+			reload := !ok || isConfigEvent(ev)
+		events:
+			for ok {
+				select {
+				case ev, ok = <-sub:
+					reload = reload || !ok || isConfigEvent(ev)
+				default:
+					break events
+				}
+			}
 			if !ok {
-				// Dropped for falling behind: reload everything and listen again.
+				// Dropped for falling behind: listen again, reload everything.
 				sub = e.bus.Subscribe(subCtx, e.tenantID)
+			}
+			if reload {
 				e.reloadConfig(ctx)
-			} else {
-				e.applyConfigEvent(ctx, ev)
 			}
 		case cmd := <-e.cmds:
 			batch = append(batch, cmd)
@@ -295,13 +307,11 @@ func (e *Engine) save(ctx context.Context) error {
 	return atende.Errorf(atende.EInternal, "the routing decision could not be saved")
 }
 
-// applyConfigEvent follows configuration changes made through the API.
-func (e *Engine) applyConfigEvent(ctx context.Context, ev atende.Event) {
-	switch {
-	case strings.HasPrefix(ev.Type, "queue."), strings.HasPrefix(ev.Type, "user."),
-		strings.HasPrefix(ev.Type, "team."), strings.HasPrefix(ev.Type, "skill."):
-		e.reloadConfig(ctx)
-	}
+// isConfigEvent tells configuration changes made through the API, which the
+// engine follows, from everything else on the bus.
+func isConfigEvent(ev atende.Event) bool {
+	return strings.HasPrefix(ev.Type, "queue.") || strings.HasPrefix(ev.Type, "user.") ||
+		strings.HasPrefix(ev.Type, "team.") || strings.HasPrefix(ev.Type, "skill.")
 }
 
 // reloadConfig reads queues and agents again and applies them to the core;

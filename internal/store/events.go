@@ -12,7 +12,7 @@ import (
 func (s *Store) Events(ctx context.Context, tenantID string, afterID int64, limit int) ([]atende.Event, error) {
 	out := []atende.Event{}
 	err := s.read("event.list", func() error {
-		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT id, tenant_id, type, subject, perm, data, at FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`),
+		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT id, tenant_id, type, subject, perm, audience, data, at FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`),
 			tenantID, afterID, limit)
 		if err != nil {
 			return err
@@ -21,7 +21,7 @@ func (s *Store) Events(ctx context.Context, tenantID string, afterID int64, limi
 		for rows.Next() {
 			var e atende.Event
 			var data string
-			if err := rows.Scan(&e.ID, &e.TenantID, &e.Type, &e.Subject, &e.Perm, &data, &e.At); err != nil {
+			if err := rows.Scan(&e.ID, &e.TenantID, &e.Type, &e.Subject, &e.Perm, &e.Audience, &data, &e.At); err != nil {
 				return err
 			}
 			e.Data = []byte(data)

@@ -202,7 +202,7 @@ func (s *Store) SaveRouting(ctx context.Context, tenantID, holder string, epoch 
 			if ch.Info != nil {
 				data["info"] = ch.Info
 			}
-			if err := tx.emit(ch.Event, subject, atende.PermEventsRead, data); err != nil {
+			if err := tx.emitTo(ch.Event, subject, atende.PermEventsRead, ch.Audience, data); err != nil {
 				return err
 			}
 		}

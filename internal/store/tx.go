@@ -89,13 +89,18 @@ func (t *tx) execOne(notFound error, query string, args ...any) error {
 
 // emit stores a domain event in the outbox; it is published after commit.
 func (t *tx) emit(typ, subject string, perm atende.Permission, data any) error {
+	return t.emitTo(typ, subject, perm, "", data)
+}
+
+// emitTo stores a personal event: see atende.Event.Audience.
+func (t *tx) emitTo(typ, subject string, perm atende.Permission, audience string, data any) error {
 	b, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("encode event %s: %w", typ, err)
 	}
-	e := atende.Event{TenantID: t.actor.TenantID, Type: typ, Subject: subject, Perm: perm, Data: b, At: t.now}
-	if err := t.queryRow(`INSERT INTO events (tenant_id, type, subject, perm, data, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.TenantID, e.Type, e.Subject, string(e.Perm), string(e.Data), e.At).Scan(&e.ID); err != nil {
+	e := atende.Event{TenantID: t.actor.TenantID, Type: typ, Subject: subject, Perm: perm, Audience: audience, Data: b, At: t.now}
+	if err := t.queryRow(`INSERT INTO events (tenant_id, type, subject, perm, audience, data, at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.TenantID, e.Type, e.Subject, string(e.Perm), e.Audience, string(e.Data), e.At).Scan(&e.ID); err != nil {
 		return fmt.Errorf("store event %s: %w", typ, err)
 	}
 	t.events = append(t.events, e)

@@ -1,0 +1,1158 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atende/atende"
+	"github.com/atende/atende/internal/channel/webchat"
+	"github.com/atende/atende/internal/channel/webchat/widget"
+	"github.com/atende/atende/internal/i18n"
+	"github.com/atende/atende/internal/routing"
+	"github.com/atende/atende/internal/store"
+	"github.com/coder/websocket"
+)
+
+// webchatAPI serves the web chat channel: widget administration, the public
+// endpoints a visitor's browser calls with its visitor token, the visitor's
+// WebSocket, and the agent's typing and read marks.
+type webchatAPI struct {
+	s        *Server
+	assigner *webchat.Assigner
+	// Public endpoints are limited per client address and per visitor.
+	byIP      *webchat.Bucket
+	byVisitor *webchat.Bucket
+	keys      sync.Map // tenant id -> []byte visitor-token key
+	// positionEvery is how often a waiting visitor hears their place in queue.
+	positionEvery time.Duration
+}
+
+// Limits of the public chat endpoints.
+const (
+	chatIPRate, chatIPBurst           = 2, 60 // per client address, per second / burst
+	chatVisitorRate, chatVisitorBurst = 1, 20 // per visitor
+	chatWSReadLimit                   = 32 << 10
+)
+
+func (s *Server) routesWebchat() {
+	wc := &webchatAPI{s: s, byIP: webchat.NewBucket(chatIPRate, chatIPBurst), byVisitor: webchat.NewBucket(chatVisitorRate, chatVisitorBurst),
+		positionEvery: 3 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	wc.assigner = webchat.NewAssigner(ctx, s.cfg.Store, s.cfg.Bus, s.log)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		// Tenants with live chats are watched again after a restart.
+		if ids, err := s.cfg.Store.ChatTenants(ctx); err == nil {
+			for _, id := range ids {
+				wc.assigner.Watch(id)
+			}
+		} else {
+			s.log.Warn("webchat: list tenants with chats", "err", err)
+		}
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				cancel()
+				wc.assigner.Wait()
+				return
+			case <-t.C:
+				wc.byIP.Sweep()
+				wc.byVisitor.Sweep()
+			}
+		}
+	}()
+	wc.routes()
+}
+
+func (wc *webchatAPI) routes() {
+	s, st := wc.s, wc.s.cfg.Store
+	registerResource(s, resource[widget.Widget]{path: "/chat-widgets", tag: "webchat", noun: "chat widget",
+		readPerm: atende.PermConfigRead, writePerm: atende.PermConfigManage,
+		defaults: widget.Defaults,
+		create:   st.CreateChatWidget, get: st.ChatWidget, list: st.ChatWidgets, update: st.UpdateChatWidget, remove: st.DeleteChatWidget,
+		version: func(v *widget.Widget) int64 { return v.Version }})
+
+	// Browsers ask before a cross-site request with a token; the answer is
+	// the same for every chat path, the real request is checked against the
+	// widget's allowed origins.
+	s.mux.HandleFunc("OPTIONS "+apiPrefix+"/chat/", func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", o)
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			h.Add("Vary", "Origin")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	s.handle(route{Method: "GET", Path: "/chat/{widget_id}/config", Public: true, Tag: "webchat",
+		Summary: "A widget's public configuration: theme, pre-chat form with the privacy text, languages, whether its queue is open now",
+		Out:     widgetConfig{}, handler: wc.config})
+	s.handle(route{Method: "POST", Path: "/chat/{widget_id}/sessions", Public: true, Tag: "webchat", Status: http.StatusCreated,
+		Summary: "Start (or resume) a visitor's chat: the pre-chat form; answers a visitor token, or offline when the queue is closed",
+		In:      sessionInput{}, Out: sessionOutput{}, handler: wc.startSession})
+	s.handle(route{Method: "POST", Path: "/chat/{widget_id}/offline", Public: true, Tag: "webchat", Status: http.StatusCreated,
+		Summary: "Leave a message while the chat is closed: it becomes an email conversation and task",
+		In:      offlineInput{}, Out: offlineOutput{}, handler: wc.offline})
+	s.handle(route{Method: "GET", Path: "/chat/session", Public: true, Tag: "webchat",
+		Summary: "The visitor's chat: conversation, protocol, state, place in queue and read marks (visitor token)",
+		Out:     sessionState{}, handler: wc.visitor(wc.session)})
+	s.handle(route{Method: "GET", Path: "/chat/messages", Public: true, Tag: "webchat",
+		Summary: "The messages of the visitor's chat after a seq (visitor token); no notes or system entries",
+		Query:   []param{{"after", "integer", "seq of the last message seen (0: from the start)"}},
+		Out:     messagePage{}, handler: wc.visitor(wc.messages)})
+	s.handle(route{Method: "POST", Path: "/chat/messages", Public: true, Tag: "webchat", Status: http.StatusCreated,
+		Summary: "Send a visitor message (visitor token); resending the same client_id is harmless (200 with the stored message)",
+		In:      visitorMessage{}, Out: webchat.Message{}, handler: wc.visitor(wc.postMessage)})
+	s.handle(route{Method: "POST", Path: "/chat/typing", Public: true, Tag: "webchat", Status: http.StatusNoContent,
+		Summary: "The visitor is typing (visitor token); not stored", In: typingInput{}, handler: wc.visitor(wc.visitorTyping)})
+	s.handle(route{Method: "POST", Path: "/chat/read", Public: true, Tag: "webchat",
+		Summary: "The visitor has read up to seq (visitor token)", In: readInput{}, Out: readOutput{}, handler: wc.visitor(wc.visitorRead)})
+	s.handle(route{Method: "POST", Path: "/chat/end", Public: true, Tag: "webchat", Status: http.StatusNoContent,
+		Summary: "The visitor leaves (visitor token); a chat no agent accepted yet is abandoned", handler: wc.visitor(wc.end)})
+	s.handle(route{Method: "POST", Path: "/chat/csat", Public: true, Tag: "webchat", Status: http.StatusCreated,
+		Summary: "Answer the satisfaction survey, 1-5 and a comment (visitor token); once per conversation",
+		In:      csatInput{}, Out: store.Survey{}, handler: wc.visitor(wc.csat)})
+	s.handle(route{Method: "POST", Path: "/chat/files/check", Public: true, Tag: "webchat", Status: http.StatusNoContent,
+		Summary: "Check a file against the widget's upload limits before sending it (visitor token)",
+		In:      fileCheck{}, handler: wc.visitor(wc.fileCheck)})
+	s.handle(route{Method: "GET", Path: "/chat/ws", Public: true, Tag: "webchat", Status: http.StatusSwitchingProtocols,
+		Summary: "The visitor's WebSocket: agent messages, typing, read marks, place in queue, the end; ?token=vt_...&after=SEQ resumes",
+		Query:   []param{{"token", "string", "the visitor token (browsers cannot send headers on a WebSocket)"}, {"after", "integer", "seq of the last message received"}},
+		handler: wc.visitor(wc.serveWS)})
+
+	s.handle(route{Method: "POST", Path: "/conversations/{id}/typing", Perm: atende.PermConversationsWrite, Tag: "webchat", Status: http.StatusNoContent,
+		Summary: "The agent is typing in a chat; the visitor sees it, nothing is stored", In: typingInput{}, handler: wc.agentTyping})
+	s.handle(route{Method: "POST", Path: "/conversations/{id}/read", Perm: atende.PermConversationsWrite, Tag: "webchat",
+		Summary: "The agents have read a chat up to seq; the visitor sees the read mark", In: readInput{}, Out: readOutput{}, handler: wc.agentRead})
+}
+
+type widgetConfig struct {
+	ID          string         `json:"id"`
+	Theme       widget.Theme   `json:"theme"`
+	Language    string         `json:"language"`
+	Languages   []string       `json:"languages"`
+	PreChat     widget.PreChat `json:"pre_chat"`
+	Open        bool           `json:"open"`
+	Offline     bool           `json:"offline_form"`
+	Uploads     widget.Uploads `json:"uploads"`
+	PrivacyText string         `json:"privacy_text"` // in the language asked for (?lang=)
+}
+
+type sessionInput struct {
+	VisitorID string `json:"visitor_id,omitempty"` // from an earlier session, kept by the widget
+	Name      string `json:"name,omitempty"`
+	Email     string `json:"email,omitempty"`
+	Consent   bool   `json:"consent"`
+	Language  string `json:"language,omitempty"`
+	PageURL   string `json:"page_url,omitempty"`
+}
+
+type sessionOutput struct {
+	State          string            `json:"state"` // waiting, assigned, offline, ended
+	Token          string            `json:"token,omitempty"`
+	ExpiresAt      *time.Time        `json:"expires_at,omitempty"`
+	VisitorID      string            `json:"visitor_id"`
+	ConversationID string            `json:"conversation_id,omitempty"`
+	Protocol       string            `json:"protocol,omitempty"`
+	Resumed        bool              `json:"resumed"`
+	Position       *routing.Position `json:"position,omitempty"`
+}
+
+type sessionState struct {
+	ConversationID string                    `json:"conversation_id"`
+	Protocol       string                    `json:"protocol"`
+	Status         atende.ConversationStatus `json:"status"`
+	State          string                    `json:"state"`
+	Position       *routing.Position         `json:"position,omitempty"`
+	VisitorReadSeq int64                     `json:"visitor_read_seq"`
+	AgentReadSeq   int64                     `json:"agent_read_seq"`
+	Ended          bool                      `json:"ended"`
+}
+
+type offlineInput struct {
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email"`
+	Message  string `json:"message"`
+	Consent  bool   `json:"consent"`
+	Language string `json:"language,omitempty"`
+}
+
+type offlineOutput struct {
+	ConversationID string `json:"conversation_id"`
+	Protocol       string `json:"protocol"`
+}
+
+type messagePage struct {
+	Items []webchat.Message `json:"items"`
+	// Next is the seq to ask after next time; it moves past entries the
+	// visitor does not see.
+	Next int64 `json:"next"`
+}
+
+type visitorMessage struct {
+	ClientID string `json:"client_id"`
+	Body     string `json:"body"`
+}
+
+type typingInput struct {
+	Typing bool `json:"typing"`
+}
+
+type readInput struct {
+	Seq int64 `json:"seq"`
+}
+
+type readOutput struct {
+	Seq int64 `json:"seq"`
+}
+
+type csatInput struct {
+	Score   int    `json:"score"`
+	Comment string `json:"comment,omitempty"`
+}
+
+type fileCheck struct {
+	MIMEType string `json:"mime_type"`
+	Size     int64  `json:"size"`
+}
+
+// visitorCtx is an authenticated visitor: the token's claims, checked
+// against the stored chat.
+type visitorCtx struct {
+	claims  webchat.Claims
+	session *store.ChatSession
+	widget  *widget.Widget
+}
+
+func (v *visitorCtx) actor(r *http.Request) atende.Actor {
+	return atende.Actor{TenantID: v.claims.TenantID, Kind: "system", Name: "webchat visitor", IP: clientIP(r)}
+}
+
+// tooMany answers 429 with Retry-After when key has no tokens left in b.
+func (wc *webchatAPI) tooMany(w http.ResponseWriter, r *http.Request, b *webchat.Bucket, key string) bool {
+	ok, wait := b.Allow(key)
+	if ok {
+		return false
+	}
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	wc.s.writeProblem(w, r, atende.ERateLimited, "too many chat requests; slow down", "", secs)
+	return true
+}
+
+// allowOrigin checks the browser's Origin against the widget and answers the
+// CORS header. Without an Origin (not a browser) only required says no.
+func allowOrigin(w http.ResponseWriter, r *http.Request, wd *widget.Widget, required bool) error {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		if required {
+			return atende.Errorf(atende.EForbidden, "this chat can only be opened from the sites its widget allows")
+		}
+		return nil
+	}
+	if !wd.OriginAllowed(o) {
+		return atende.Errorf(atende.EForbidden, "this site may not embed this chat")
+	}
+	w.Header().Set("Access-Control-Allow-Origin", o)
+	w.Header().Add("Vary", "Origin")
+	return nil
+}
+
+// publicWidget finds the active widget named in the path.
+func (wc *webchatAPI) publicWidget(r *http.Request) (*widget.Widget, error) {
+	id := r.PathValue("widget_id")
+	if !atende.ValidID(id) {
+		return nil, atende.Errorf(atende.ENotFound, "no such chat")
+	}
+	wd, err := wc.s.cfg.Store.PublicChatWidget(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !wd.Active {
+		return nil, atende.Errorf(atende.ENotFound, "no such chat")
+	}
+	return wd, nil
+}
+
+// key returns the tenant's visitor-token key: random, stored sealed with the
+// server's secret key (secret-key settings), so every node of a cluster and
+// every restart signs and checks with the same one.
+func (wc *webchatAPI) key(ctx context.Context, tenantID string) ([]byte, error) {
+	if k, ok := wc.keys.Load(tenantID); ok {
+		return k.([]byte), nil
+	}
+	box := wc.s.cfg.Secrets
+	if box == nil {
+		return nil, &decodeError{"unavailable", "no secret key is configured (setting secret-key-file); web chat needs one to sign visitor tokens", ""}
+	}
+	keyCtx := "chat_key:" + tenantID
+	sealed, err := wc.s.cfg.Store.ChatKey(ctx, tenantID, func() (string, error) {
+		raw := make([]byte, 32)
+		rand.Read(raw)
+		return box.Seal(hex.EncodeToString(raw), keyCtx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	plain, err := box.Open(sealed, keyCtx)
+	if err != nil {
+		return nil, err
+	}
+	k, err := hex.DecodeString(plain)
+	if err != nil {
+		return nil, err
+	}
+	wc.keys.Store(tenantID, k)
+	return k, nil
+}
+
+// queueOpen reports whether the widget's queue is within its hours now.
+func (wc *webchatAPI) queueOpen(ctx context.Context, wd *widget.Widget) (bool, error) {
+	q, err := wc.s.cfg.Store.Queue(ctx, wd.TenantID, wd.QueueID)
+	if err != nil {
+		return false, err
+	}
+	tn, err := wc.s.cfg.Store.Tenant(ctx, wd.TenantID)
+	if err != nil {
+		return false, err
+	}
+	loc, err := time.LoadLocation(tn.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return q.Routing.Hours.Open(time.Now(), loc), nil
+}
+
+func (wc *webchatAPI) config(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if wc.tooMany(w, r, wc.byIP, clientIP(r)) {
+		return nil
+	}
+	wd, err := wc.publicWidget(r)
+	if err != nil {
+		return err
+	}
+	if err := allowOrigin(w, r, wd, false); err != nil {
+		return err
+	}
+	open, err := wc.queueOpen(r.Context(), wd)
+	if err != nil {
+		return err
+	}
+	lang := r.URL.Query().Get("lang")
+	if !slices.Contains(widget.Languages, lang) {
+		lang = wd.Language
+	}
+	return writeJSON(w, http.StatusOK, widgetConfig{ID: wd.ID, Theme: wd.Theme, Language: wd.Language, Languages: widget.Languages,
+		PreChat: wd.PreChat, Open: open, Offline: wd.Offline.Enabled, Uploads: wd.Uploads, PrivacyText: wd.PrivacyFor(lang)})
+}
+
+func (wc *webchatAPI) startSession(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	st := wc.s.cfg.Store
+	ctx := r.Context()
+	if wc.tooMany(w, r, wc.byIP, clientIP(r)) {
+		return nil
+	}
+	wd, err := wc.publicWidget(r)
+	if err != nil {
+		return err
+	}
+	if err := allowOrigin(w, r, wd, true); err != nil {
+		return err
+	}
+	var in sessionInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name != "" {
+		if in.Name, err = webchat.Sanitize(in.Name); err != nil || len([]rune(in.Name)) > 200 {
+			return atende.FieldError("name", "must be text of at most 200 characters")
+		}
+	}
+	if wd.PreChat.AskName && in.Name == "" {
+		return atende.FieldError("name", "is required")
+	}
+	if in.Email != "" {
+		if in.Email, err = atende.NormalizeEmail(in.Email); err != nil {
+			return atende.FieldError("email", "is not an email address")
+		}
+	}
+	if wd.PreChat.AskEmail && in.Email == "" {
+		return atende.FieldError("email", "is required")
+	}
+	if wd.PreChat.ConsentRequired && !in.Consent {
+		return atende.FieldError("consent", "the visitor must accept the privacy notice")
+	}
+	if in.Language == "" {
+		in.Language = wd.Language
+	}
+	if !slices.Contains(widget.Languages, in.Language) {
+		return atende.FieldError("language", "must be es, pt-BR or en")
+	}
+	if in.VisitorID == "" {
+		in.VisitorID = webchat.NewVisitorID()
+	} else if !webchat.ValidVisitorID(in.VisitorID) {
+		return atende.FieldError("visitor_id", "is not a visitor id this server gave")
+	}
+	ref := webchat.VisitorRef(wd.TenantID, in.VisitorID)
+	if len(in.PageURL) > 2000 {
+		in.PageURL = in.PageURL[:2000]
+	}
+	in.PageURL = strings.ToValidUTF8(in.PageURL, "")
+	key, err := wc.key(ctx, wd.TenantID)
+	if err != nil {
+		return err
+	}
+	a := atende.Actor{TenantID: wd.TenantID, Kind: "system", Name: "webchat", IP: clientIP(r)}
+	out := sessionOutput{VisitorID: in.VisitorID}
+
+	cs, err := st.OpenChatSession(ctx, wd.TenantID, wd.ID, ref)
+	switch {
+	case err == nil:
+		out.Resumed = true
+	case atende.ErrorCode(err) != atende.ENotFound:
+		return err
+	default:
+		open, err := wc.queueOpen(ctx, wd)
+		if err != nil {
+			return err
+		}
+		if !open {
+			out.State = "offline"
+			return writeJSON(w, http.StatusOK, out)
+		}
+		contact, err := wc.visitorContact(ctx, a, ref, in)
+		if err != nil {
+			return err
+		}
+		c := &atende.Conversation{ContactID: contact.ID, Channel: atende.ChannelChat, QueueID: wd.QueueID, Status: atende.StatusOpen}
+		if err := st.CreateConversation(ctx, a, c, nil); err != nil {
+			return err
+		}
+		cs = &store.ChatSession{ConversationID: c.ID, WidgetID: wd.ID, VisitorID: ref, ContactID: contact.ID, Language: in.Language, PageURL: in.PageURL}
+		if err := st.CreateChatSession(ctx, a, cs); err != nil {
+			return err
+		}
+		if err := wc.route(ctx, a, wd, cs); err != nil {
+			return err
+		}
+	}
+	c, err := st.Conversation(ctx, wd.TenantID, cs.ConversationID)
+	if err != nil {
+		return err
+	}
+	if out.Resumed && c.AssigneeID == "" {
+		// A returning visitor whose task ended unanswered (expired, refused,
+		// lost) waits in the queue again rather than in a chat nobody sees.
+		if state, _ := wc.taskState(ctx, wd.TenantID, cs); state == "ended" {
+			if err := wc.route(ctx, a, wd, cs); err != nil {
+				return err
+			}
+		}
+	}
+	exp := time.Now().Add(webchat.TokenTTL).Truncate(time.Second)
+	out.Token = webchat.Sign(key, webchat.Claims{TenantID: wd.TenantID, WidgetID: wd.ID, VisitorID: ref, ConversationID: c.ID, Expires: exp.Unix()})
+	out.ExpiresAt, out.ConversationID, out.Protocol = &exp, c.ID, c.Protocol
+	out.State, out.Position = wc.taskState(ctx, wd.TenantID, cs)
+	status := http.StatusCreated
+	if out.Resumed {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, out)
+}
+
+// visitorContact finds the visitor's contact by their chat identity (the
+// visitor's reference, never their id), else by the email they gave, else
+// creates one; the email is added to a contact found by chat identity when
+// no one else has it.
+func (wc *webchatAPI) visitorContact(ctx context.Context, a atende.Actor, ref string, in sessionInput) (*atende.Contact, error) {
+	st := wc.s.cfg.Store
+	chatID := atende.Identity{Kind: atende.IdentityChat, Value: ref}
+	if c, err := st.ContactByIdentity(ctx, a.TenantID, atende.IdentityChat, "", ref); err == nil {
+		wc.addIdentity(ctx, a, c, atende.Identity{Kind: atende.IdentityEmail, Value: in.Email})
+		return c, nil
+	} else if atende.ErrorCode(err) != atende.ENotFound {
+		return nil, err
+	}
+	if in.Email == "" {
+		c, _, err := st.FindOrCreateContact(ctx, a, chatID, in.Name)
+		return c, err
+	}
+	c, _, err := st.FindOrCreateContact(ctx, a, atende.Identity{Kind: atende.IdentityEmail, Value: in.Email}, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	wc.addIdentity(ctx, a, c, chatID)
+	return c, nil
+}
+
+// addIdentity adds id to c when it has a value and nobody has it; failing
+// to add it does not stop the chat.
+func (wc *webchatAPI) addIdentity(ctx context.Context, a atende.Actor, c *atende.Contact, id atende.Identity) {
+	if id.Value == "" {
+		return
+	}
+	for _, have := range c.Identities {
+		if have.Kind == id.Kind && strings.EqualFold(have.Value, id.Value) {
+			return
+		}
+	}
+	_, err := wc.s.cfg.Store.UpdateContact(ctx, a, c.ID, 0, func(cur *atende.Contact) error {
+		cur.Identities = append(cur.Identities, id)
+		return nil
+	})
+	if err != nil && atende.ErrorCode(err) != atende.EConflict {
+		wc.s.log.Warn("webchat: add identity to contact", "contact", c.ID, "err", err)
+	}
+}
+
+// route gives a chat a task in its widget's queue and records it.
+func (wc *webchatAPI) route(ctx context.Context, a atende.Actor, wd *widget.Widget, cs *store.ChatSession) error {
+	wc.assigner.Watch(wd.TenantID)
+	if wc.s.cfg.Router == nil {
+		return nil
+	}
+	task, err := wc.onEngine(ctx, wd.TenantID, func(core *routing.Core, now time.Time) (any, error) {
+		return core.AddTask(routing.TaskSpec{QueueID: wd.QueueID, Channel: atende.ChannelChat, ConversationID: cs.ConversationID, Language: cs.Language}, now)
+	})
+	if err != nil {
+		return err
+	}
+	cs.TaskID = task.(*routing.Task).ID
+	return wc.s.cfg.Store.SetChatTask(ctx, a, cs.ConversationID, cs.TaskID)
+}
+
+func (wc *webchatAPI) onEngine(ctx context.Context, tenantID string, fn func(*routing.Core, time.Time) (any, error)) (any, error) {
+	if wc.s.cfg.Router == nil {
+		return nil, &decodeError{"unavailable", "routing is not running on this server", ""}
+	}
+	e, err := wc.s.cfg.Router.Engine(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return e.Do(ctx, fn)
+}
+
+// taskState is where the chat's task stands: waiting (with its place in
+// queue), assigned, or ended.
+func (wc *webchatAPI) taskState(ctx context.Context, tenantID string, cs *store.ChatSession) (string, *routing.Position) {
+	if cs.EndedAt != nil {
+		return "ended", nil
+	}
+	if cs.TaskID == "" || wc.s.cfg.Router == nil {
+		return "waiting", nil
+	}
+	type answer struct {
+		state routing.TaskState
+		pos   *routing.Position
+	}
+	v, err := wc.onEngine(ctx, tenantID, func(c *routing.Core, _ time.Time) (any, error) {
+		t, ok := c.Task(cs.TaskID)
+		if !ok {
+			return answer{state: routing.TaskDone}, nil
+		}
+		ans := answer{state: t.State}
+		if p, ok := c.Position(cs.TaskID); ok {
+			ans.pos = &p
+		}
+		return ans, nil
+	})
+	if err != nil {
+		return "waiting", nil
+	}
+	ans := v.(answer)
+	switch ans.state {
+	case routing.TaskAssigned:
+		return "assigned", nil
+	case routing.TaskDone:
+		return "ended", nil
+	}
+	return "waiting", ans.pos
+}
+
+func (wc *webchatAPI) offline(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	st, ctx := wc.s.cfg.Store, r.Context()
+	if wc.tooMany(w, r, wc.byIP, clientIP(r)) {
+		return nil
+	}
+	wd, err := wc.publicWidget(r)
+	if err != nil {
+		return err
+	}
+	if err := allowOrigin(w, r, wd, true); err != nil {
+		return err
+	}
+	if !wd.Offline.Enabled {
+		return atende.Errorf(atende.EConflict, "this chat takes no messages while it is closed")
+	}
+	var in offlineInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	addr, err := atende.NormalizeEmail(in.Email)
+	if err != nil {
+		return atende.FieldError("email", "is required, an email address to answer to")
+	}
+	if wd.PreChat.ConsentRequired && !in.Consent {
+		return atende.FieldError("consent", "the visitor must accept the privacy notice")
+	}
+	body, err := webchat.Sanitize(in.Message)
+	if err != nil {
+		return atende.FieldError("message", "%s", strings.TrimPrefix(err.Error(), "invalid: body: "))
+	}
+	name, _ := webchat.Sanitize(in.Name)
+	lang := in.Language
+	if !slices.Contains(widget.Languages, lang) {
+		lang = wd.Language
+	}
+	a := atende.Actor{TenantID: wd.TenantID, Kind: "system", Name: "webchat", IP: clientIP(r)}
+	contact, _, err := st.FindOrCreateContact(ctx, a, atende.Identity{Kind: atende.IdentityEmail, Value: addr}, name)
+	if err != nil {
+		return err
+	}
+	queueID := wd.Offline.QueueID
+	if queueID == "" {
+		queueID = wd.QueueID
+	}
+	c := &atende.Conversation{ContactID: contact.ID, Channel: atende.ChannelEmail, QueueID: queueID, Status: atende.StatusOpen,
+		Subject: i18n.T(lang, "webchat.offline.subject")}
+	first := &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelEmail, Direction: atende.DirectionIn, Body: body}
+	if err := st.CreateConversation(ctx, a, c, first); err != nil {
+		return err
+	}
+	if wc.s.cfg.Router != nil {
+		_, err := wc.onEngine(ctx, wd.TenantID, func(core *routing.Core, now time.Time) (any, error) {
+			return core.AddTask(routing.TaskSpec{QueueID: queueID, Channel: atende.ChannelEmail, ConversationID: c.ID, Language: lang}, now)
+		})
+		if err != nil {
+			// The conversation waits in its queue's list; a queue that takes
+			// no email is a configuration to fix, not the visitor's problem.
+			wc.s.log.Warn("webchat: route offline message", "conversation", c.ID, "queue", queueID, "err", err)
+		}
+	}
+	return writeJSON(w, http.StatusCreated, offlineOutput{ConversationID: c.ID, Protocol: c.Protocol})
+}
+
+// visitor wraps a public handler that needs a visitor token: from
+// Authorization: Bearer vt_..., or ?token= on the WebSocket only.
+func (wc *webchatAPI) visitor(next func(http.ResponseWriter, *http.Request, *visitorCtx) error) func(http.ResponseWriter, *http.Request, *principal) error {
+	return func(w http.ResponseWriter, r *http.Request, _ *principal) error {
+		if wc.tooMany(w, r, wc.byIP, clientIP(r)) {
+			return nil
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok && r.URL.Path == apiPrefix+"/chat/ws" {
+			tok = r.URL.Query().Get("token")
+		}
+		v, err := wc.authVisitor(r.Context(), tok)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="atende chat"`)
+			return err
+		}
+		if err := allowOrigin(w, r, v.widget, false); err != nil {
+			return err
+		}
+		if wc.tooMany(w, r, wc.byVisitor, v.claims.VisitorID) {
+			return nil
+		}
+		return next(w, r, v)
+	}
+}
+
+func (wc *webchatAPI) authVisitor(ctx context.Context, tok string) (*visitorCtx, error) {
+	bad := atende.Errorf(atende.EUnauthorized, "send the visitor token from POST /chat/{widget_id}/sessions as Authorization: Bearer vt_...")
+	tenantID, ok := webchat.TenantOf(tok)
+	if !ok {
+		return nil, bad
+	}
+	if _, err := wc.s.cfg.Store.Tenant(ctx, tenantID); err != nil {
+		return nil, bad
+	}
+	key, err := wc.key(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := webchat.Verify(key, tok, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	cs, err := wc.s.cfg.Store.ChatSession(ctx, claims.TenantID, claims.ConversationID)
+	if err != nil || cs.VisitorID != claims.VisitorID || cs.WidgetID != claims.WidgetID {
+		return nil, bad
+	}
+	wd, err := wc.s.cfg.Store.ChatWidget(ctx, claims.TenantID, claims.WidgetID)
+	if err != nil || !wd.Active {
+		return nil, bad
+	}
+	return &visitorCtx{claims: claims, session: cs, widget: wd}, nil
+}
+
+func (wc *webchatAPI) session(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	c, err := wc.s.cfg.Store.Conversation(r.Context(), v.claims.TenantID, v.claims.ConversationID)
+	if err != nil {
+		return err
+	}
+	out := sessionState{ConversationID: c.ID, Protocol: c.Protocol, Status: c.Status, VisitorReadSeq: v.session.VisitorReadSeq,
+		AgentReadSeq: v.session.AgentReadSeq, Ended: v.session.EndedAt != nil}
+	out.State, out.Position = wc.taskState(r.Context(), v.claims.TenantID, v.session)
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// visibleAfter reads the visitor-visible messages after seq; next is the
+// last seq looked at.
+func (wc *webchatAPI) visibleAfter(ctx context.Context, v *visitorCtx, after int64) ([]webchat.Message, int64, error) {
+	evs, err := wc.s.cfg.Store.Timeline(ctx, v.claims.TenantID, v.claims.ConversationID, after, 200)
+	if err != nil {
+		return nil, after, err
+	}
+	if len(evs) > 0 {
+		after = evs[len(evs)-1].Seq
+	}
+	return webchat.Visible(evs), after, nil
+}
+
+func (wc *webchatAPI) messages(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	after, err := queryInt(r, "after", 0)
+	if err != nil || after < 0 {
+		return atende.FieldError("after", "must be a seq")
+	}
+	items, next, err := wc.visibleAfter(r.Context(), v, int64(after))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, messagePage{Items: items, Next: next})
+}
+
+// appendVisitor stores a visitor message; created is false for a resend.
+func (wc *webchatAPI) appendVisitor(ctx context.Context, r *http.Request, v *visitorCtx, in visitorMessage) (webchat.Message, bool, error) {
+	if v.session.EndedAt != nil {
+		return webchat.Message{}, false, atende.Errorf(atende.EConflict, "this chat has ended; start a new one")
+	}
+	in.ClientID = strings.TrimSpace(in.ClientID)
+	if in.ClientID == "" || len(in.ClientID) > 100 {
+		return webchat.Message{}, false, atende.FieldError("client_id", "is required (at most 100 characters), so a resend is not stored twice")
+	}
+	body, err := webchat.Sanitize(in.Body)
+	if err != nil {
+		return webchat.Message{}, false, err
+	}
+	e := &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: atende.DirectionIn, Body: body, ClientID: in.ClientID}
+	out, created, err := wc.s.cfg.Store.AppendMessage(ctx, v.actor(r), v.claims.ConversationID, e)
+	if err != nil {
+		return webchat.Message{}, false, err
+	}
+	m, _ := webchat.VisibleOne(*out)
+	return m, created, nil
+}
+
+func (wc *webchatAPI) postMessage(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	in, err := decodeVisitorMessage(r)
+	if err != nil {
+		return err
+	}
+	m, created, err := wc.appendVisitor(r.Context(), r, v, in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, m)
+}
+
+// maxVisitorBody bounds a visitor's request: a message of MaxMessageRunes
+// in four-byte characters, JSON-escaped, and its envelope.
+const maxVisitorBody = 64 << 10
+
+func decodeVisitorMessage(r *http.Request) (visitorMessage, error) {
+	var in visitorMessage
+	r.Body = http.MaxBytesReader(nil, r.Body, maxVisitorBody)
+	if err := decode(r, &in); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+// parseVisitorMessage is the decoding entry point shared by the WebSocket:
+// the same strict JSON and limits as the HTTP body.
+func parseVisitorMessage(b []byte) (visitorMessage, error) {
+	var in visitorMessage
+	if len(b) > maxVisitorBody {
+		return in, &decodeError{"body_too_large", "the message is too large", ""}
+	}
+	if err := decodeStrict(b, &in); err != nil {
+		return in, err
+	}
+	if _, err := webchat.Sanitize(in.Body); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+func (wc *webchatAPI) publishTyping(ctx context.Context, tenantID string, t webchat.Typing) {
+	wc.s.cfg.Bus.Publish(context.WithoutCancel(ctx), webchat.TypingEvent(tenantID, t, time.Now().UTC()))
+}
+
+func (wc *webchatAPI) visitorTyping(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	var in typingInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	wc.publishTyping(r.Context(), v.claims.TenantID, webchat.Typing{ConversationID: v.claims.ConversationID, Side: store.SideVisitor, Typing: in.Typing})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (wc *webchatAPI) visitorRead(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	var in readInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	seq, err := wc.s.cfg.Store.MarkChatRead(r.Context(), v.actor(r), v.claims.ConversationID, store.SideVisitor, in.Seq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, readOutput{Seq: seq})
+}
+
+// end: the visitor leaves. A task still waiting or offered is cancelled as
+// abandoned and its conversation resolved; a chat an agent holds stays
+// theirs to wrap up.
+func (wc *webchatAPI) end(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	ctx, st := r.Context(), wc.s.cfg.Store
+	if v.session.EndedAt == nil && v.session.TaskID != "" && wc.s.cfg.Router != nil {
+		res, err := wc.onEngine(ctx, v.claims.TenantID, func(c *routing.Core, now time.Time) (any, error) {
+			t, ok := c.Task(v.session.TaskID)
+			if !ok || t.State == routing.TaskAssigned || t.State == routing.TaskDone {
+				return false, nil
+			}
+			_, err := c.Cancel(t.ID, true, now)
+			return err == nil, err
+		})
+		if err != nil {
+			return err
+		}
+		if res.(bool) {
+			_, err := st.UpdateConversation(ctx, v.actor(r), v.claims.ConversationID, 0, func(c *atende.Conversation) error {
+				if c.Status == atende.StatusOpen || c.Status == atende.StatusPending {
+					c.Status = atende.StatusResolved
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if err := st.EndChatSession(ctx, v.actor(r), v.claims.ConversationID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (wc *webchatAPI) csat(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	var in csatInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	comment := ""
+	if strings.TrimSpace(in.Comment) != "" {
+		var err error
+		if comment, err = webchat.Sanitize(in.Comment); err != nil {
+			return atende.FieldError("comment", "must be text of at most %d characters", webchat.MaxMessageRunes)
+		}
+	}
+	sv := &store.Survey{ConversationID: v.claims.ConversationID, Kind: store.SurveyCSAT, Score: in.Score, Comment: comment}
+	if err := wc.s.cfg.Store.CreateSurvey(r.Context(), v.actor(r), sv); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, sv)
+}
+
+func (wc *webchatAPI) fileCheck(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	var in fileCheck
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := v.widget.UploadAllowed(in.MIMEType, in.Size); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (wc *webchatAPI) agentTyping(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in typingInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if _, err := wc.s.cfg.Store.ChatSession(r.Context(), p.TenantID, id); err != nil {
+		return err
+	}
+	wc.publishTyping(r.Context(), p.TenantID, webchat.Typing{ConversationID: id, Side: store.SideAgent, AgentID: p.UserID, Typing: in.Typing})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (wc *webchatAPI) agentRead(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in readInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	seq, err := wc.s.cfg.Store.MarkChatRead(r.Context(), p.actor(r), id, store.SideAgent, in.Seq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, readOutput{Seq: seq})
+}
+
+// wsOut is one frame to the visitor.
+type wsOut struct {
+	Type     string            `json:"type"` // session, message, typing, read, queue, agent_joined, ended, error
+	Message  *webchat.Message  `json:"message,omitempty"`
+	Typing   *bool             `json:"typing,omitempty"`
+	Side     string            `json:"side,omitempty"`
+	Seq      int64             `json:"seq,omitempty"`
+	State    string            `json:"state,omitempty"`
+	Position *routing.Position `json:"position,omitempty"`
+	Agent    string            `json:"agent,omitempty"` // the agent's display name
+	Error    string            `json:"error,omitempty"`
+}
+
+// wsIn is one frame from the visitor: a message (client_id, body), typing,
+// or a read mark.
+type wsIn struct {
+	Type     string `json:"type"`
+	ClientID string `json:"client_id,omitempty"`
+	Body     string `json:"body,omitempty"`
+	Typing   bool   `json:"typing,omitempty"`
+	Seq      int64  `json:"seq,omitempty"`
+}
+
+func (wc *webchatAPI) serveWS(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	after := int64(0)
+	if a := r.URL.Query().Get("after"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 0 {
+			return atende.FieldError("after", "must be a seq")
+		}
+		after = n
+	}
+	// The Origin was checked against the widget's allowed sites in visitor();
+	// the library's own same-host check would refuse every customer site.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return nil
+	}
+	c.SetReadLimit(chatWSReadLimit)
+	wc.s.wsClients.Inc()
+	defer wc.s.wsClients.Dec()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-wc.s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = wc.streamVisitor(ctx, cancel, c, r, v, after)
+	switch {
+	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
+		c.Close(websocket.StatusNormalClosure, "")
+	default:
+		wc.s.log.Debug("chat stream ended", "err", err)
+		c.Close(websocket.StatusInternalError, "stream error; reconnect with ?after=<last seq>")
+	}
+	return nil
+}
+
+func (wc *webchatAPI) streamVisitor(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, r *http.Request, v *visitorCtx, after int64) error {
+	var wmu sync.Mutex
+	send := func(f wsOut) error {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer wcancel()
+		wmu.Lock()
+		defer wmu.Unlock()
+		return c.Write(wctx, websocket.MessageText, b)
+	}
+	// Frames from the visitor go through the same checks as the HTTP
+	// endpoints; what they cause comes back through the bus.
+	go func() {
+		defer cancel()
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if ok, _ := wc.byVisitor.Allow(v.claims.VisitorID); !ok {
+				send(wsOut{Type: "error", Error: atende.ERateLimited})
+				continue
+			}
+			var in wsIn
+			if err := decodeStrict(b, &in); err != nil {
+				send(wsOut{Type: "error", Error: "invalid_json"})
+				continue
+			}
+			switch in.Type {
+			case "message":
+				if _, _, err := wc.appendVisitor(ctx, r, v, visitorMessage{ClientID: in.ClientID, Body: in.Body}); err != nil {
+					send(wsOut{Type: "error", Error: atende.ErrorCode(err), Seq: 0})
+				}
+			case "typing":
+				wc.publishTyping(ctx, v.claims.TenantID, webchat.Typing{ConversationID: v.claims.ConversationID, Side: store.SideVisitor, Typing: in.Typing})
+			case "read":
+				wc.s.cfg.Store.MarkChatRead(ctx, v.actor(r), v.claims.ConversationID, store.SideVisitor, in.Seq)
+			default:
+				send(wsOut{Type: "error", Error: "unknown_type"})
+			}
+		}
+	}()
+
+	conv := v.claims.ConversationID
+	state, pos := wc.taskState(ctx, v.claims.TenantID, v.session)
+	if err := send(wsOut{Type: "session", State: state, Position: pos}); err != nil {
+		return err
+	}
+	var lastPos *routing.Position
+	if pos != nil {
+		lastPos = pos
+		if err := send(wsOut{Type: "queue", State: state, Position: pos}); err != nil {
+			return err
+		}
+	}
+	catchUp := func() error {
+		for {
+			items, next, err := wc.visibleAfter(ctx, v, after)
+			if err != nil {
+				return err
+			}
+			if next == after {
+				return nil
+			}
+			after = next
+			for i := range items {
+				if err := send(wsOut{Type: "message", Message: &items[i]}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	tick := time.NewTicker(wc.positionEvery)
+	defer tick.Stop()
+	waiting := state == "waiting"
+	ticks := 0
+	for {
+		// Subscribe before catching up, so nothing falls between the two.
+		sub := wc.s.cfg.Bus.Subscribe(ctx, v.claims.TenantID)
+		if err := catchUp(); err != nil {
+			return err
+		}
+	live:
+		for {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+				if !waiting {
+					continue
+				}
+				ticks++
+				st, p := wc.taskState(ctx, v.claims.TenantID, v.session)
+				if st != "waiting" {
+					waiting = false
+					continue
+				}
+				// On change, and every few ticks anyway as a heartbeat.
+				if p != nil && (lastPos == nil || p.Position != lastPos.Position || p.EWTSec != lastPos.EWTSec || ticks%5 == 0) {
+					lastPos = p
+					if err := send(wsOut{Type: "queue", State: st, Position: p}); err != nil {
+						return err
+					}
+				}
+			case e, ok := <-sub:
+				if !ok {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					break live // dropped for falling behind: catch up from the store
+				}
+				if err := wc.forward(ctx, e, v, conv, send, catchUp, &waiting); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// forward turns one bus event into what the visitor may see of it.
+func (wc *webchatAPI) forward(ctx context.Context, e atende.Event, v *visitorCtx, conv string, send func(wsOut) error, catchUp func() error, waiting *bool) error {
+	switch e.Type {
+	case "conversation.event_appended":
+		if e.Subject == conv {
+			return catchUp()
+		}
+	case webchat.EventTyping:
+		var t webchat.Typing
+		if json.Unmarshal(e.Data, &t) == nil && t.ConversationID == conv && t.Side == store.SideAgent {
+			return send(wsOut{Type: "typing", Side: store.SideAgent, Typing: &t.Typing})
+		}
+	case "chat.read":
+		var rd store.ChatRead
+		if json.Unmarshal(e.Data, &rd) == nil && rd.ConversationID == conv && rd.Side == store.SideAgent {
+			return send(wsOut{Type: "read", Side: store.SideAgent, Seq: rd.Seq})
+		}
+	case "chat.ended":
+		if e.Subject == conv {
+			return send(wsOut{Type: "ended", State: "ended"})
+		}
+	case "conversation.updated":
+		var c atende.Conversation
+		if e.Subject == conv && json.Unmarshal(e.Data, &c) == nil && (c.Status == atende.StatusResolved || c.Status == atende.StatusClosed) {
+			*waiting = false
+			return send(wsOut{Type: "ended", State: "ended"})
+		}
+	case "task.accepted":
+		var d struct {
+			Task routing.Task `json:"task"`
+		}
+		if json.Unmarshal(e.Data, &d) == nil && d.Task.ConversationID == conv && d.Task.Channel == atende.ChannelChat {
+			*waiting = false
+			name := ""
+			if u, err := wc.s.cfg.Store.User(ctx, v.claims.TenantID, d.Task.AgentID); err == nil {
+				name = u.Name
+			}
+			return send(wsOut{Type: "agent_joined", State: "assigned", Agent: name})
+		}
+	}
+	return nil
+}
