@@ -16,9 +16,12 @@ type Change struct {
 	// offered or holding the task, or who just lost the offer): agents'
 	// event streams carry only their own routing events.
 	Audience string
-	Task     *Task          // a copy of the task after the change, when about a task
-	Agent    *AgentSnapshot // when an agent's state changed
-	Info     map[string]any // details such as the escalation applied
+	// StatusChanged: the agent's status began anew (not only what the agent
+	// chose while busy), so its state history gets a new interval.
+	StatusChanged bool
+	Task          *Task          // a copy of the task after the change, when about a task
+	Agent         *AgentSnapshot // when an agent's state changed
+	Info          map[string]any // details such as the escalation applied
 }
 
 // AgentSnapshot is an agent's routing state after a change.
@@ -293,13 +296,13 @@ func (c *Core) refreshAgent(a *Agent) {
 	if status != atende.StatusAway {
 		reason = ""
 	}
-	switch {
-	case status != a.Status || reason != a.statusReason:
+	statusChanged := status != a.Status || reason != a.statusReason
+	if statusChanged {
 		a.Status, a.statusReason, a.Since = status, reason, c.now
-		fallthrough
-	case a.Presence != a.savedPresence || a.Reason != a.savedReason:
+	}
+	if statusChanged || a.Presence != a.savedPresence || a.Reason != a.savedReason {
 		a.savedPresence, a.savedReason = a.Presence, a.Reason
-		c.changes = append(c.changes, Change{Event: "agent.state_changed", Agent: c.snapshot(a), Audience: a.ID})
+		c.changes = append(c.changes, Change{Event: "agent.state_changed", Agent: c.snapshot(a), Audience: a.ID, StatusChanged: statusChanged})
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/atende/atende"
@@ -167,7 +169,9 @@ func presenceOf(s atende.AgentStatus) atende.AgentStatus {
 
 // SaveRouting makes a batch of routing decisions durable in one transaction,
 // fenced by the lease epoch: the tasks' latest state, the agents' states with
-// their history, and one event per decision.
+// their history, and one event per decision. A batch can hold hundreds of
+// decisions, so rows go in multi-row statements: on PostgreSQL every
+// statement is a round trip.
 func (s *Store) SaveRouting(ctx context.Context, tenantID, holder string, epoch int64, changes []routing.Change) error {
 	return s.write(ctx, "routing.save", atende.SystemActor(tenantID), func(tx *tx) error {
 		var cur int64
@@ -180,7 +184,11 @@ func (s *Store) SaveRouting(ctx context.Context, tenantID, holder string, epoch 
 		}
 		latest := map[string]*routing.Task{}
 		var order []string
-		for _, ch := range changes {
+		agents := map[string][]*routing.Change{}
+		var agentOrder []string
+		events := make([]atende.Event, 0, len(changes))
+		for i := range changes {
+			ch := &changes[i]
 			if ch.Task != nil {
 				if latest[ch.Task.ID] == nil {
 					order = append(order, ch.Task.ID)
@@ -188,9 +196,10 @@ func (s *Store) SaveRouting(ctx context.Context, tenantID, holder string, epoch 
 				latest[ch.Task.ID] = ch.Task
 			}
 			if ch.Agent != nil {
-				if err := tx.saveAgentStatus(ch.Agent); err != nil {
-					return err
+				if agents[ch.Agent.ID] == nil {
+					agentOrder = append(agentOrder, ch.Agent.ID)
 				}
+				agents[ch.Agent.ID] = append(agents[ch.Agent.ID], ch)
 			}
 			subject, data := "", map[string]any{}
 			switch {
@@ -202,63 +211,149 @@ func (s *Store) SaveRouting(ctx context.Context, tenantID, holder string, epoch 
 			if ch.Info != nil {
 				data["info"] = ch.Info
 			}
-			if err := tx.emitTo(ch.Event, subject, atende.PermEventsRead, ch.Audience, data); err != nil {
+			b, err := json.Marshal(data)
+			if err != nil {
+				return fmt.Errorf("encode event %s: %w", ch.Event, err)
+			}
+			events = append(events, atende.Event{TenantID: tenantID, Type: ch.Event, Subject: subject, Perm: atende.PermEventsRead,
+				Audience: ch.Audience, Data: b, At: tx.now})
+		}
+		for _, id := range agentOrder {
+			if err := tx.saveAgentStatuses(agents[id]); err != nil {
 				return err
 			}
 		}
-		for _, id := range order {
-			if err := tx.saveTask(tenantID, latest[id]); err != nil {
-				return err
-			}
+		tasks := make([]*routing.Task, len(order))
+		for i, id := range order {
+			tasks[i] = latest[id]
 		}
-		return nil
+		if err := tx.upsertTasks(tenantID, tasks); err != nil {
+			return err
+		}
+		return tx.insertEvents(events)
 	})
 }
 
-func (tx *tx) saveTask(tenantID string, t *routing.Task) error {
-	data, err := json.Marshal(t)
-	if err != nil {
-		return err
+// rowsPerStatement bounds a multi-row statement (SQLite allows 32,766
+// parameters; PostgreSQL 65,535).
+const rowsPerStatement = 100
+
+// insertEvents stores events in multi-row inserts and queues them for
+// publishing. Ids are handed out in row order, so the returned ids, sorted,
+// belong to the events in order.
+func (t *tx) insertEvents(events []atende.Event) error {
+	for len(events) > 0 {
+		n := min(len(events), rowsPerStatement)
+		chunk := events[:n]
+		events = events[n:]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO events (tenant_id, type, subject, perm, audience, data, at) VALUES `)
+		args := make([]any, 0, 7*n)
+		for i, e := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.TenantID, e.Type, e.Subject, string(e.Perm), e.Audience, string(e.Data), e.At)
+		}
+		q.WriteString(" RETURNING id")
+		rows, err := t.QueryContext(context.Background(), t.s.q(q.String()), args...)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, 0, n)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) != n {
+			return fmt.Errorf("stored %d events, expected %d", len(ids), n)
+		}
+		slices.Sort(ids)
+		for i := range chunk {
+			chunk[i].ID = ids[i]
+		}
+		t.events = append(t.events, chunk...)
 	}
-	res, err := tx.exec(`UPDATE tasks SET queue_id = ?, state = ?, agent_id = ?, outcome = ?, priority = ?, enqueued_at = ?, ended_at = ?, updated_at = ?, data = ?
-		WHERE tenant_id = ? AND id = ?`,
-		t.QueueID, t.State, t.AgentID, t.Outcome, t.Priority, t.EnqueuedAt.UTC(), nullTime(t.EndedAt), tx.now, string(data), tenantID, t.ID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil
-	}
-	_, err = tx.exec(`INSERT INTO tasks (id, tenant_id, queue_id, conversation_id, channel, state, agent_id, outcome, priority, enqueued_at, created_at, ended_at, updated_at, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, tenantID, t.QueueID, t.ConversationID, t.Channel, t.State, t.AgentID, t.Outcome, t.Priority, t.EnqueuedAt.UTC(), t.CreatedAt.UTC(),
-		nullTime(t.EndedAt), tx.now, string(data))
-	return err
+	return nil
 }
 
-// saveAgentStatus records an agent's status from the engine, closing the
-// previous interval of the state history.
-func (tx *tx) saveAgentStatus(a *routing.AgentSnapshot) error {
-	at := a.Since.UTC().Truncate(time.Microsecond)
-	var status, reason string
-	if err := tx.queryRow(`SELECT status, reason_code FROM agent_states WHERE tenant_id = ? AND user_id = ?`, tx.actor.TenantID, a.ID).Scan(&status, &reason); err != nil {
-		return fmt.Errorf("read agent state: %w", err)
+// upsertTasks writes the tasks' latest state in multi-row upserts.
+func (t *tx) upsertTasks(tenantID string, tasks []*routing.Task) error {
+	for len(tasks) > 0 {
+		n := min(len(tasks), rowsPerStatement)
+		chunk := tasks[:n]
+		tasks = tasks[n:]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO tasks (id, tenant_id, queue_id, conversation_id, channel, state, agent_id, outcome, priority, enqueued_at, created_at, ended_at, updated_at, data) VALUES `)
+		args := make([]any, 0, 14*n)
+		for i, tk := range chunk {
+			data, err := json.Marshal(tk)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, tk.ID, tenantID, tk.QueueID, tk.ConversationID, tk.Channel, tk.State, tk.AgentID, tk.Outcome, tk.Priority,
+				tk.EnqueuedAt.UTC(), tk.CreatedAt.UTC(), nullTime(tk.EndedAt), t.now, string(data))
+		}
+		// A task id belongs to one tenant: the update never crosses tenants.
+		q.WriteString(` ON CONFLICT (id) DO UPDATE SET queue_id = excluded.queue_id, state = excluded.state, agent_id = excluded.agent_id,
+			outcome = excluded.outcome, priority = excluded.priority, enqueued_at = excluded.enqueued_at, ended_at = excluded.ended_at,
+			updated_at = excluded.updated_at, data = excluded.data WHERE tasks.tenant_id = excluded.tenant_id`)
+		if _, err := t.exec(q.String(), args...); err != nil {
+			return err
+		}
 	}
-	if status == string(a.Status) && reason == a.Reason {
-		// Only what the agent chose changed (away while on a call, say).
-		_, err := tx.exec(`UPDATE agent_states SET presence = ?, presence_reason = ? WHERE tenant_id = ? AND user_id = ?`,
-			a.Presence, a.PresenceReason, tx.actor.TenantID, a.ID)
-		return err
+	return nil
+}
+
+// saveAgentStatuses records one agent's status changes of a batch: the
+// intervals of its state history (the open one closed by the first new one),
+// then its current state, in three statements however many changes.
+func (t *tx) saveAgentStatuses(changes []*routing.Change) error {
+	last := changes[len(changes)-1].Agent
+	var intervals []*routing.AgentSnapshot
+	for _, ch := range changes {
+		if ch.StatusChanged {
+			intervals = append(intervals, ch.Agent)
+		}
 	}
-	if _, err := tx.exec(`UPDATE agent_state_history SET ended_at = ? WHERE tenant_id = ? AND user_id = ? AND ended_at IS NULL`, at, tx.actor.TenantID, a.ID); err != nil {
-		return err
+	if len(intervals) > 0 {
+		first := intervals[0].Since.UTC().Truncate(time.Microsecond)
+		if _, err := t.exec(`UPDATE agent_state_history SET ended_at = ? WHERE tenant_id = ? AND user_id = ? AND ended_at IS NULL`, first, t.actor.TenantID, last.ID); err != nil {
+			return err
+		}
+		var q strings.Builder
+		q.WriteString(`INSERT INTO agent_state_history (id, tenant_id, user_id, status, reason_code, started_at, ended_at, changed_by) VALUES `)
+		var args []any
+		for i, a := range intervals {
+			var ended any
+			if i+1 < len(intervals) {
+				ended = intervals[i+1].Since.UTC().Truncate(time.Microsecond)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, atende.NewID(), t.actor.TenantID, a.ID, a.Status, a.Reason, a.Since.UTC().Truncate(time.Microsecond), ended, "routing")
+		}
+		if _, err := t.exec(q.String(), args...); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.exec(`INSERT INTO agent_state_history (id, tenant_id, user_id, status, reason_code, started_at, changed_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		atende.NewID(), tx.actor.TenantID, a.ID, a.Status, a.Reason, at, "routing"); err != nil {
-		return err
-	}
-	_, err := tx.exec(`UPDATE agent_states SET status = ?, reason_code = ?, since = ?, presence = ?, presence_reason = ? WHERE tenant_id = ? AND user_id = ?`,
-		a.Status, a.Reason, at, a.Presence, a.PresenceReason, tx.actor.TenantID, a.ID)
+	_, err := t.exec(`UPDATE agent_states SET status = ?, reason_code = ?, since = ?, presence = ?, presence_reason = ? WHERE tenant_id = ? AND user_id = ?`,
+		last.Status, last.Reason, last.Since.UTC().Truncate(time.Microsecond), last.Presence, last.PresenceReason, t.actor.TenantID, last.ID)
 	return err
 }
 
