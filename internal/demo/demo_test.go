@@ -2,98 +2,23 @@ package demo
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/auth"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/storetest"
 )
 
-// pgURL is the PostgreSQL server the test also seeds when it answers.
-func pgURL() string {
-	if u := os.Getenv("ATENDE_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-var (
-	pgOnce sync.Once
-	pgErr  error
-)
-
-func pgAvailable() error {
-	pgOnce.Do(func() {
-		db, err := sql.Open("pgx", pgURL())
-		if err != nil {
-			pgErr = err
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		pgErr = db.PingContext(ctx)
-	})
-	return pgErr
-}
-
-// openTestPostgres returns a store on a fresh schema of the test PostgreSQL,
-// or skips the test when no server answers.
-func openTestPostgres(t *testing.T) *store.Store {
-	t.Helper()
-	if err := pgAvailable(); err != nil {
-		t.Skipf("skipped: no PostgreSQL at %s (%v)", pgURL(), err)
-	}
-	schema := fmt.Sprintf("t_%d_%s", time.Now().UnixNano(), strings.ReplaceAll(atende.NewID()[24:], "-", ""))
-	admin, err := sql.Open("pgx", pgURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(pgURL(), "?") {
-		sep = "&"
-	}
-	s, err := store.Open(context.Background(), store.Config{DSN: pgURL() + sep + "search_path=" + schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+func forEachStore(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	storetest.ForEach(t, store.Config{}, fn)
 }
 
 func openTestSQLite(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), store.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func forEachStore(t *testing.T, fn func(t *testing.T, s *store.Store)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, openTestSQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, openTestPostgres(t)) })
+	return storetest.Open(t, store.Config{DataDir: t.TempDir()})
 }
 
 // all reads every page of a list.

@@ -2,9 +2,7 @@ package routing_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/atende/atende/internal/bus"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/storetest"
 )
 
 type env struct {
@@ -24,39 +23,10 @@ type env struct {
 	dir    string
 }
 
-func pgURL() string {
-	if u := os.Getenv("ATENDE_TEST_POSTGRES"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // forEachStore runs fn on SQLite, and on PostgreSQL when it answers.
 func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, newEnv(t, "", t.TempDir()))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		db, err := sql.Open("pgx", pgURL())
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			err = db.PingContext(ctx)
-			cancel()
-		}
-		if err != nil {
-			t.Skipf("skipped: no PostgreSQL at %s (%v)", pgURL(), err)
-		}
-		schema := fmt.Sprintf("routing_%d", time.Now().UnixNano())
-		if _, err := db.Exec(`CREATE SCHEMA ` + schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); db.Close() })
-		sep := "?"
-		if strings.Contains(pgURL(), "?") {
-			sep = "&"
-		}
-		fn(t, newEnv(t, pgURL()+sep+"search_path="+schema, ""))
-	})
+	t.Run("sqlite", func(t *testing.T) { fn(t, newEnv(t, "", t.TempDir())) })
+	t.Run("postgres", func(t *testing.T) { fn(t, newEnv(t, storetest.PostgresDSN(t), "")) })
 }
 
 func newEnv(t *testing.T, dsn, dir string) *env {
@@ -74,15 +44,7 @@ func newEnv(t *testing.T, dsn, dir string) *env {
 // open (re)opens the store on the same database, as a restarted process would.
 func (e *env) open(t *testing.T) {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{DSN: e.dsn, DataDir: e.dir, Bus: e.bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	e.st = st
-	t.Cleanup(func() { st.Close() })
+	e.st = storetest.Open(t, store.Config{DSN: e.dsn, DataDir: e.dir, Bus: e.bus})
 }
 
 func (e *env) engine(t *testing.T, holder string) *routing.Engine {
