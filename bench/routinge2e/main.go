@@ -21,7 +21,14 @@
 // task id). It is also reported from the task's scheduled slot, which
 // includes any delay of the sender itself. Tasks created during -warmup are
 // not measured; after -d the tool waits up to -drain for the last offers.
-// Percentiles are nearest-rank over every measured task.
+// Percentiles are nearest-rank over every measured task; -samples writes
+// every task's latency with its slot, to see a trend over a long run.
+//
+// Beside the latency it reports the CPU of the server, of itself, of
+// PostgreSQL and of everything else on the machine during the window (the
+// machine may be shared), and from the server's /metrics the events
+// published, slow subscribers dropped, and the routing engine's saves and
+// command times.
 //
 // The last line of output is machine-readable:
 //
@@ -31,6 +38,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -76,6 +84,7 @@ type options struct {
 	late     time.Duration
 	timeout  time.Duration
 	label    string
+	samples  string
 }
 
 func main() {
@@ -97,6 +106,7 @@ func main() {
 	flag.DurationVar(&o.late, "late", 5*time.Millisecond, "a send starting more than this after its slot counts as late")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
 	flag.StringVar(&o.label, "label", "", "label for the RESULT line (default: the store the server reports)")
+	flag.StringVar(&o.samples, "samples", "", "write every measured task to this CSV `file`: slot_ms (from the window's start), e2e_ms, from_slot_ms")
 	flag.Parse()
 	if flag.NArg() > 0 || o.rate <= 0 || o.agents < 1 || o.capacity < 1 || o.capacity > 50 || o.duration <= 0 || o.warmup < 0 || o.handle < 0 {
 		flag.Usage()
@@ -145,6 +155,11 @@ func run(ctx context.Context, o options) error {
 
 	res := load(ctx, admin, o, queueID, agents)
 	tearDown(agents)
+	if o.samples != "" {
+		if err := writeSamples(o.samples, res); err != nil {
+			return err
+		}
+	}
 	report(o, res)
 	if res.measured == 0 {
 		return errors.New("no task was measured")
@@ -372,6 +387,7 @@ type tracker struct {
 	tasks map[string]*taskTimes
 	e2e   []time.Duration // send → offer, measured tasks
 	sched []time.Duration // scheduled slot → offer, measured tasks
+	slots []time.Time     // the scheduled slot of each
 	open  int             // measured tasks created but not offered yet
 }
 
@@ -426,6 +442,7 @@ func (t *tracker) complete(id string, tt *taskTimes) {
 	if tt.measured {
 		t.e2e = append(t.e2e, tt.offer.Sub(tt.sent))
 		t.sched = append(t.sched, tt.offer.Sub(tt.slot))
+		t.slots = append(t.slots, tt.slot)
 	}
 	// Keep a tombstone so a repeated offer is not taken for a new task.
 	tt.created, tt.measured = false, false
@@ -448,6 +465,8 @@ type result struct {
 	postErrors             int64
 	firstPostErr           string
 	post, e2e, sched       []time.Duration
+	slots                  []time.Time // scheduled slot of each e2e sample
+	from                   time.Time   // start of the measured window
 	unoffered              int
 	frames, offers         int64
 	acceptErr, completeErr int64
@@ -560,7 +579,8 @@ func load(ctx context.Context, admin *client, o options, queueID string, agents 
 	}
 	r.post = posts
 	tr.mu.Lock()
-	r.e2e, r.sched, r.unoffered = tr.e2e, tr.sched, tr.open
+	r.e2e, r.sched, r.slots, r.unoffered = tr.e2e, tr.sched, tr.slots, tr.open
+	r.from = measureFrom
 	tr.mu.Unlock()
 	r.frames = frames1 - frames0
 	for _, a := range agents {
@@ -750,16 +770,65 @@ func report(o options, r result) {
 		r.serverCPU, 100*r.serverCPU/secs, r.clientCPU, r.pgCPU, r.otherCPU, r.busyPct)
 	fmt.Printf("  server: %.0f events published (%.1f per task), %.0f slow WebSocket subscribers dropped; routing saves %.0f/s, mean %.2f ms\n",
 		published, published/float64(max(r.created, 1)), dropped, saves/secs, saveMean)
+	cmdP50, cmdP99 := histQuantile(r.metrics, "atende_routing_command_duration_seconds", .5), histQuantile(r.metrics, "atende_routing_command_duration_seconds", .99)
+	saveP50, saveP99 := histQuantile(r.metrics, "atende_routing_save_duration_seconds", .5), histQuantile(r.metrics, "atende_routing_save_duration_seconds", .99)
+	batchMean := metric("atende_routing_batch_commands_sum") / metric("atende_routing_batch_commands_count")
+	fmt.Printf("  engine (histogram bucket bounds): command arrival → durable answer p50 ≤ %.1f ms, p99 ≤ %.1f ms; save p50 ≤ %.1f ms, p99 ≤ %.1f ms; %.1f commands per batch\n",
+		1000*cmdP50, 1000*cmdP99, 1000*saveP50, 1000*saveP99, batchMean)
 	met := "no"
 	if e2e.n > 0 && e2e.p99 < 50 && r.unoffered == 0 && r.postErrors == 0 && rate(int64(len(r.e2e))) >= 0.95*o.rate {
 		met = "yes"
 	}
 	fmt.Printf("RESULT label=%s rate=%.0f agents=%d capacity=%d handle_ms=%.0f duration_s=%.2f sent=%d late=%d max_lag_ms=%.2f created=%d achieved_rate=%.0f offered=%d unoffered=%d "+
 		"p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f sched_p99_ms=%.2f post_p50_ms=%.2f post_p99_ms=%.2f post_max_ms=%.2f errors=%d ws_frames_per_s=%.0f "+
-		"server_cpu_s=%.2f client_cpu_s=%.2f pg_cpu_s=%.2f other_cpu_s=%.2f machine_busy_pct=%.0f ws_dropped=%.0f saves_per_s=%.0f save_mean_ms=%.2f target_met=%s\n",
+		"server_cpu_s=%.2f client_cpu_s=%.2f pg_cpu_s=%.2f other_cpu_s=%.2f machine_busy_pct=%.0f ws_dropped=%.0f saves_per_s=%.0f save_mean_ms=%.2f "+
+		"engine_cmd_p99_le_ms=%.1f engine_save_p99_le_ms=%.1f batch_mean=%.1f target_met=%s\n",
 		o.label, o.rate, o.agents, o.capacity, ms(o.handle), secs, r.measured, r.late, ms(r.maxLag), r.created, rate(r.created), len(r.e2e), r.unoffered,
 		e2e.p50, e2e.p95, e2e.p99, e2e.max, sched.p99, post.p50, post.p99, post.max, r.postErrors+r.acceptErr+r.completeErr, rate(r.frames),
-		r.serverCPU, r.clientCPU, r.pgCPU, r.otherCPU, r.busyPct, dropped, saves/secs, saveMean, met)
+		r.serverCPU, r.clientCPU, r.pgCPU, r.otherCPU, r.busyPct, dropped, saves/secs, saveMean, 1000*cmdP99, 1000*saveP99, batchMean, met)
+}
+
+// histQuantile is the upper bound of the bucket holding the q-quantile of a
+// Prometheus histogram's counts (already the change over the window); NaN
+// when the server does not have it. +Inf when beyond the last bucket.
+func histQuantile(m map[string]float64, name string, q float64) float64 {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	prefix := name + `_bucket{le="`
+	for k, v := range m {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			le, err := strconv.ParseFloat(strings.TrimSuffix(rest, `"}`), 64)
+			if err == nil {
+				bs = append(bs, bucket{le, v})
+			}
+		}
+	}
+	if len(bs) == 0 {
+		return math.NaN()
+	}
+	slices.SortFunc(bs, func(a, b bucket) int { return cmp.Compare(a.le, b.le) })
+	total := bs[len(bs)-1].n
+	for _, b := range bs {
+		if total > 0 && b.n >= q*total {
+			return b.le
+		}
+	}
+	return math.Inf(1)
+}
+
+// writeSamples writes one line per measured task, in slot order.
+func writeSamples(path string, r result) error {
+	idx := make([]int, len(r.slots))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return r.slots[a].Compare(r.slots[b]) })
+	var b strings.Builder
+	b.WriteString("slot_ms,e2e_ms,from_slot_ms\n")
+	for _, i := range idx {
+		fmt.Fprintf(&b, "%.3f,%.3f,%.3f\n", ms(r.slots[i].Sub(r.from)), ms(r.e2e[i]), ms(r.sched[i]))
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func firstOf(s string) string {
