@@ -50,7 +50,7 @@ func scanContact(row interface{ Scan(...any) error }) (*atende.Contact, error) {
 
 // contact reads a contact of the tenant with its identities through db (the
 // read pool, or the write transaction with lock " FOR UPDATE" on PostgreSQL).
-func (s *Store) contact(ctx context.Context, db rowsQueryer, tenantID, id, lock string) (*atende.Contact, error) {
+func (s *Store) contact(ctx context.Context, db querier, tenantID, id, lock string) (*atende.Contact, error) {
 	c, err := scanContact(db.QueryRowContext(ctx, s.q(`SELECT `+contactCols+` FROM contacts WHERE tenant_id = ? AND id = ?`+lock), tenantID, id))
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (s *Store) contact(ctx context.Context, db rowsQueryer, tenantID, id, lock 
 
 // identities loads the identities of several contacts in one query, each
 // contact's sorted by kind, network and value.
-func (s *Store) identities(ctx context.Context, db rowsQueryer, tenantID string, contactIDs []string) (map[string][]atende.Identity, error) {
+func (s *Store) identities(ctx context.Context, db querier, tenantID string, contactIDs []string) (map[string][]atende.Identity, error) {
 	out := map[string][]atende.Identity{}
 	if len(contactIDs) == 0 {
 		return out, nil
@@ -78,7 +78,7 @@ func (s *Store) identities(ctx context.Context, db rowsQueryer, tenantID string,
 		args = append(args, id)
 	}
 	rows, err := db.QueryContext(ctx, s.q(`SELECT contact_id, id, kind, network, value, verified FROM contact_identities
-		WHERE tenant_id = ? AND contact_id IN (`+qmarks(len(contactIDs))+`)`), args...)
+		WHERE tenant_id = ? AND contact_id IN (`+placeholders(len(contactIDs))+`)`), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,18 +113,13 @@ func identityKey(id atende.Identity) string {
 	return string(id.Kind) + "\x00" + id.Network + "\x00" + id.Value
 }
 
-// qmarks returns n comma-separated placeholders for an IN list.
-func qmarks(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
 // likeLiteral escapes s to match literally in a LIKE pattern with ESCAPE '\'.
 func likeLiteral(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // tenantRegion returns the default phone region of a tenant, from its locale.
-func (s *Store) tenantRegion(ctx context.Context, db rowsQueryer, tenantID string) (string, error) {
+func (s *Store) tenantRegion(ctx context.Context, db querier, tenantID string) (string, error) {
 	var locale string
 	if err := db.QueryRowContext(ctx, s.q(`SELECT locale FROM tenants WHERE id = ?`), tenantID).Scan(&locale); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -292,7 +287,7 @@ func (s *Store) Contacts(ctx context.Context, tenantID string, f ContactFilter, 
 			if d := digitsOf(q); len(d) >= 4 && len(d) >= len(strings.TrimSpace(q))/2 {
 				part = "%" + d + "%"
 			}
-			where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR id IN (SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND (value IN (`+qmarks(len(values))+`) OR value LIKE ? ESCAPE '\')))`)
+			where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR id IN (SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND (value IN (`+placeholders(len(values))+`) OR value LIKE ? ESCAPE '\')))`)
 			args = append(args, "%"+likeLiteral(strings.ToLower(q))+"%", tenantID)
 			for _, v := range values {
 				args = append(args, v)
@@ -484,7 +479,7 @@ func (s *Store) ContactByIdentity(ctx context.Context, tenantID string, kind ate
 }
 
 // contactByIdentity finds the owner of a normalised identity.
-func (s *Store) contactByIdentity(ctx context.Context, db rowsQueryer, tenantID string, id atende.Identity) (*atende.Contact, error) {
+func (s *Store) contactByIdentity(ctx context.Context, db querier, tenantID string, id atende.Identity) (*atende.Contact, error) {
 	var contactID string
 	err := db.QueryRowContext(ctx, s.q(`SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND kind = ? AND network = ? AND value = ?`),
 		tenantID, string(id.Kind), id.Network, id.Value).Scan(&contactID)
@@ -706,7 +701,7 @@ func (s *Store) UndoMerge(ctx context.Context, a atende.Actor, mergeID string) (
 			for _, id := range m.IdentityIDs {
 				args = append(args, id)
 			}
-			if identityIDs, err = tx.returningIDs(ctx, `UPDATE contact_identities SET contact_id = ? WHERE tenant_id = ? AND contact_id = ? AND id IN (`+qmarks(len(m.IdentityIDs))+`) RETURNING id`, args...); err != nil {
+			if identityIDs, err = tx.returningIDs(ctx, `UPDATE contact_identities SET contact_id = ? WHERE tenant_id = ? AND contact_id = ? AND id IN (`+placeholders(len(m.IdentityIDs))+`) RETURNING id`, args...); err != nil {
 				return err
 			}
 		}
@@ -715,7 +710,7 @@ func (s *Store) UndoMerge(ctx context.Context, a atende.Actor, mergeID string) (
 			for _, id := range m.ConversationIDs {
 				args = append(args, id)
 			}
-			if conversationIDs, err = tx.returningIDs(ctx, `UPDATE conversations SET contact_id = ?, updated_at = ?, version = version + 1 WHERE tenant_id = ? AND contact_id = ? AND id IN (`+qmarks(len(m.ConversationIDs))+`) RETURNING id`, args...); err != nil {
+			if conversationIDs, err = tx.returningIDs(ctx, `UPDATE conversations SET contact_id = ?, updated_at = ?, version = version + 1 WHERE tenant_id = ? AND contact_id = ? AND id IN (`+placeholders(len(m.ConversationIDs))+`) RETURNING id`, args...); err != nil {
 				return err
 			}
 		}

@@ -85,15 +85,9 @@ func (s *Store) FieldDefs(ctx context.Context, tenantID string) ([]atende.FieldD
 	return out, err
 }
 
-// rowsQueryer is what reads need from a *sql.DB or a *sql.Tx.
-type rowsQueryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // fieldDefs reads a tenant's definitions through db, which is the write
 // transaction when contacts are validated against them.
-func (s *Store) fieldDefs(ctx context.Context, db rowsQueryer, tenantID string) ([]atende.FieldDef, error) {
+func (s *Store) fieldDefs(ctx context.Context, db querier, tenantID string) ([]atende.FieldDef, error) {
 	rows, err := db.QueryContext(ctx, s.q(`SELECT `+fieldDefCols+` FROM field_defs WHERE tenant_id = ?`), tenantID)
 	if err != nil {
 		return nil, err
