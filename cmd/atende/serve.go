@@ -22,6 +22,7 @@ import (
 	"github.com/atende/atende/internal/bus"
 	"github.com/atende/atende/internal/demo"
 	"github.com/atende/atende/internal/httpapi"
+	"github.com/atende/atende/internal/report"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/web"
@@ -168,6 +169,8 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 	// Start every tenant's routing in the background: timers (offer
 	// timeouts, escalations) must run even before anyone calls the API.
 	go startRouting(ctx, st, router, log)
+	// Interval statistics follow the stored events (internal/report).
+	go (&report.Aggregator{Source: st, Policy: &report.StorePolicy{Config: st}, Log: log}).Run(ctx)
 
 	ready := time.Since(start)
 	log.Info("ready", "addr", ln.Addr().String(), "url", publicURL, "tls", cfg.TLS(), "took", ready.Round(time.Millisecond))

@@ -100,7 +100,7 @@ func TestAgentKPIs(t *testing.T) {
 	h := int64(time.Hour / time.Millisecond)
 	c := AgentCounters{BusyMs: 5 * h, WrapUpMs: h, AvailableMs: h, AwayMs: h,
 		StateByReason: map[string]int64{"lunch": h / 2, "training": h / 2},
-		Completed: 40, TalkMs: 4 * h, HoldMs: h / 2, WrapMs: h}
+		Completed:     40, TalkMs: 4 * h, HoldMs: h / 2, WrapMs: h}
 	// Occupancy: (5 + 1) / (5 + 1 + 1) = 6/7.
 	got, _ := c.Occupancy()
 	near(t, "occupancy", got, 6.0/7.0)

@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/atende/atende"
+	"github.com/atende/atende/internal/report"
+)
+
+// StatsProgress is where the statistics fold stopped: the last event folded
+// and the fold's memory. Zero and nil before the first fold.
+func (s *Store) StatsProgress(ctx context.Context) (int64, []byte, error) {
+	var last int64
+	var state string
+	err := s.read("stats.progress", func() error {
+		err := s.wdb.QueryRowContext(ctx, `SELECT last_event_id, state FROM stats_progress WHERE id = 1`).Scan(&last, &state)
+		if errors.Is(err, sql.ErrNoRows) {
+			last, state = 0, ""
+			return nil
+		}
+		return err
+	})
+	if state == "" {
+		return last, nil, err
+	}
+	return last, []byte(state), err
+}
+
+// EventsSince returns every tenant's events with id greater than afterID and
+// stored before 'before', in id order, at most limit. The statistics fold
+// reads a little behind the present (before = now − a lag) so that an event
+// whose transaction committed after one with a higher id is not passed over.
+func (s *Store) EventsSince(ctx context.Context, afterID int64, before time.Time, limit int) ([]atende.Event, error) {
+	out := []atende.Event{}
+	err := s.read("event.since", func() error {
+		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT id, tenant_id, type, subject, perm, audience, data, at FROM events WHERE id > ? AND at < ? ORDER BY id LIMIT ?`),
+			afterID, before.UTC(), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e atende.Event
+			var data string
+			if err := rows.Scan(&e.ID, &e.TenantID, &e.Type, &e.Subject, &e.Perm, &e.Audience, &data, &e.At); err != nil {
+				return err
+			}
+			e.Data = []byte(data)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// SaveStats adds the rows' counters to the stored ones and moves the fold's
+// progress from prevID to lastID with its new memory, in one transaction.
+// Several nodes may fold; the first to save a stretch wins and the others
+// get report.ErrMoved.
+func (s *Store) SaveStats(ctx context.Context, prevID, lastID int64, state []byte, rows map[report.Key]*report.Row) error {
+	return s.write(ctx, "stats.save", atende.SystemActor(""), func(tx *tx) error {
+		res, err := tx.exec(`UPDATE stats_progress SET last_event_id = ?, state = ?, updated_at = ? WHERE id = 1 AND last_event_id = ?`,
+			lastID, string(state), tx.now, prevID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if prevID != 0 {
+				return report.ErrMoved
+			}
+			if _, err := tx.exec(`INSERT INTO stats_progress (id, last_event_id, state, updated_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				lastID, string(state), tx.now); err != nil {
+				return err
+			}
+			var got int64
+			if err := tx.queryRow(`SELECT last_event_id FROM stats_progress WHERE id = 1`).Scan(&got); err != nil {
+				return err
+			}
+			if got != lastID {
+				return report.ErrMoved
+			}
+		}
+		for k, r := range rows {
+			var cur report.Row
+			var data string
+			err := tx.queryRow(`SELECT data FROM interval_stats WHERE tenant_id = ? AND dimension = ? AND key = ? AND interval_start = ?`,
+				k.TenantID, string(k.Dim), k.ID, k.Interval.UTC()).Scan(&data)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return err
+			default:
+				if err := json.Unmarshal([]byte(data), &cur); err != nil {
+					return fmt.Errorf("interval stats %v: %w", k, err)
+				}
+			}
+			cur.Add(r)
+			b, err := json.Marshal(&cur)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(`INSERT INTO interval_stats (tenant_id, dimension, key, interval_start, data) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (tenant_id, dimension, key, interval_start) DO UPDATE SET data = excluded.data`,
+				k.TenantID, string(k.Dim), k.ID, k.Interval.UTC(), string(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// StatRow is one stored row of interval statistics.
+type StatRow struct {
+	Dim      report.Dimension `json:"dimension"`
+	ID       string           `json:"key"`
+	Interval time.Time        `json:"interval"`
+	report.Row
+}
+
+// IntervalStats returns a tenant's rows of one dimension with intervals in
+// [from, to), in order of interval then key; ids, when given, narrows them to
+// those keys.
+func (s *Store) IntervalStats(ctx context.Context, tenantID string, dim report.Dimension, from, to time.Time, ids ...string) ([]StatRow, error) {
+	out := []StatRow{}
+	err := s.read("stats.list", func() error {
+		query := `SELECT key, interval_start, data FROM interval_stats WHERE tenant_id = ? AND dimension = ? AND interval_start >= ? AND interval_start < ?`
+		args := []any{tenantID, string(dim), from.UTC(), to.UTC()}
+		if len(ids) > 0 {
+			query += ` AND key IN (` + placeholders(len(ids)) + `)`
+			for _, id := range ids {
+				args = append(args, id)
+			}
+		}
+		rows, err := s.rdb.QueryContext(ctx, s.q(query+` ORDER BY interval_start, key`), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r := StatRow{Dim: dim}
+			var data string
+			if err := rows.Scan(&r.ID, &r.Interval, &data); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(data), &r.Row); err != nil {
+				return fmt.Errorf("interval stats %s %s: %w", dim, r.ID, err)
+			}
+			r.Interval = r.Interval.UTC()
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
