@@ -284,7 +284,6 @@ func recompute(t *testing.T, ctx context.Context, st *store.Store, tenantID stri
 		queue       string
 		arrived     time.Time
 		accepted    *time.Time
-		handled     bool
 		transferred int64
 	}
 	type life struct {
