@@ -8,17 +8,24 @@
 package web
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
 //go:embed dist
 var dist embed.FS
+
+// WidgetScript is the customer chat widget, built by vite.widget.config.ts
+// under a stable name that customers' pages embed.
+const WidgetScript = "widget.js"
 
 // CSP allows only the app's own scripts, styles and connections (the event
 // WebSocket is same-origin): no inline scripts, nothing from other origins.
@@ -61,6 +68,14 @@ func handlerFS(files fs.FS) http.Handler {
 				if strings.HasPrefix(name, "assets/") {
 					cache = "public, max-age=31536000, immutable"
 				}
+				if name == WidgetScript {
+					// Customers' pages embed this URL, so it cannot carry a
+					// content hash: browsers keep it a few minutes (a fix
+					// reaches every site soon) and revalidate by ETag; any
+					// site may load it, also under Cross-Origin-Embedder-Policy.
+					cache = "public, max-age=300"
+					w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+				}
 				serveFile(w, r, files, name, cache)
 				return
 			}
@@ -73,6 +88,20 @@ func handlerFS(files fs.FS) http.Handler {
 		}
 		serveFile(w, r, files, index, "no-cache")
 	})
+}
+
+// etags remembers each embedded file's validator: the files never change
+// while the process runs.
+var etags sync.Map
+
+func etag(name string, b []byte) string {
+	if v, ok := etags.Load(name); ok {
+		return v.(string)
+	}
+	sum := sha256.Sum256(b)
+	tag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	etags.Store(name, tag)
+	return tag
 }
 
 func serveFile(w http.ResponseWriter, r *http.Request, files fs.FS, name, cache string) {
@@ -88,6 +117,9 @@ func serveFile(w http.ResponseWriter, r *http.Request, files fs.FS, name, cache 
 	}
 	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", cache)
+	// A validator, so "no-cache" and expired files revalidate with a 304
+	// instead of downloading again (embedded files have no modtime).
+	h.Set("ETag", etag(name, b))
 	h.Set("X-Content-Type-Options", "nosniff")
 	if strings.HasPrefix(ctype, "text/html") {
 		h.Set("Content-Security-Policy", CSP)

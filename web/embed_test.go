@@ -91,3 +91,34 @@ func TestEmbeddedHandlerServesSomething(t *testing.T) {
 		t.Fatalf("got %d %s", w.Code, w.Header().Get("Content-Type"))
 	}
 }
+
+// The widget script keeps one URL that customers' pages embed: cached a few
+// minutes, loadable from any site, revalidated by ETag.
+func TestWidgetScriptIsEmbeddableAndRevalidates(t *testing.T) {
+	h := handlerFS(fstest.MapFS{
+		"index.html": {Data: []byte("<!doctype html>")},
+		WidgetScript: {Data: []byte("(()=>{})()")},
+	})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/"+WidgetScript, nil))
+	if w.Code != 200 || !strings.Contains(w.Header().Get("Content-Type"), "javascript") {
+		t.Fatalf("status %d, type %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	if cc := w.Header().Get("Cache-Control"); cc != "public, max-age=300" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	if w.Header().Get("Cross-Origin-Resource-Policy") != "cross-origin" {
+		t.Error("other sites cannot load the widget under COEP")
+	}
+	tag := w.Header().Get("ETag")
+	if tag == "" {
+		t.Fatal("no ETag")
+	}
+	again := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/"+WidgetScript, nil)
+	req.Header.Set("If-None-Match", tag)
+	h.ServeHTTP(again, req)
+	if again.Code != http.StatusNotModified || again.Body.Len() != 0 {
+		t.Errorf("revalidation: status %d, %d bytes", again.Code, again.Body.Len())
+	}
+}
