@@ -26,9 +26,11 @@ const (
 	PermAuditRead          Permission = "audit:read"
 	PermTokensManage       Permission = "tokens:manage"
 	PermEventsRead         Permission = "events:read"
-	PermTasksRead          Permission = "tasks:read"   // see tasks and live routing
-	PermTasksWork          Permission = "tasks:work"   // answer offers, work, transfer one's own tasks
-	PermTasksManage        Permission = "tasks:manage" // create, cancel and move anyone's tasks
+	PermTasksRead          Permission = "tasks:read"     // see tasks and live routing
+	PermTasksWork          Permission = "tasks:work"     // answer offers, work, transfer one's own tasks
+	PermTasksManage        Permission = "tasks:manage"   // create, cancel and move anyone's tasks
+	PermReportsRead        Permission = "reports:read"   // historical reports and their exports
+	PermWallboardRead      Permission = "wallboard:read" // the live wallboard and its alerts
 )
 
 // Permissions lists every permission, for validating token scopes.
@@ -37,7 +39,7 @@ var Permissions = []Permission{
 	PermConfigManage, PermQueuesManage, PermAgentStateOwn, PermAgentStateManage,
 	PermContactsRead, PermContactsWrite, PermContactsMerge, PermConversationsRead,
 	PermConversationsWrite, PermAuditRead, PermTokensManage, PermEventsRead,
-	PermTasksRead, PermTasksWork, PermTasksManage,
+	PermTasksRead, PermTasksWork, PermTasksManage, PermReportsRead, PermWallboardRead,
 }
 
 var rolePerms = map[Role][]Permission{
@@ -46,6 +48,7 @@ var rolePerms = map[Role][]Permission{
 		PermTenantRead, PermUsersRead, PermConfigRead, PermQueuesManage, PermAgentStateOwn,
 		PermAgentStateManage, PermContactsRead, PermContactsWrite, PermContactsMerge,
 		PermConversationsRead, PermConversationsWrite, PermEventsRead, PermTasksRead, PermTasksWork, PermTasksManage,
+		PermReportsRead, PermWallboardRead,
 	},
 	RoleAgent: {
 		PermTenantRead, PermConfigRead, PermAgentStateOwn, PermContactsRead, PermContactsWrite,
@@ -53,10 +56,10 @@ var rolePerms = map[Role][]Permission{
 	},
 	RoleQA: {
 		PermTenantRead, PermUsersRead, PermConfigRead, PermContactsRead, PermConversationsRead,
-		PermEventsRead, PermTasksRead,
+		PermEventsRead, PermTasksRead, PermReportsRead,
 	},
 	RolePlanner: {
-		PermTenantRead, PermUsersRead, PermConfigRead, PermEventsRead, PermTasksRead,
+		PermTenantRead, PermUsersRead, PermConfigRead, PermEventsRead, PermTasksRead, PermReportsRead,
 	},
 }
 

@@ -101,6 +101,27 @@ type QueueRouting struct {
 	NoMatchAction   QueueAction  `json:"no_match_action"` // when no agent of the tenant could ever take the task
 	Escalations     []Escalation `json:"escalations"`
 	Preset          string       `json:"preset,omitempty"` // "es" or "br": legal defaults applied on save
+	Alerts          QueueAlerts  `json:"alerts,omitzero"`  // the wallboard's alert thresholds
+}
+
+// QueueAlerts are the thresholds at which the wallboard raises a queue's
+// alerts; zero leaves an alert off. The presets' legal wait limits raise
+// their own alerts whatever is set here.
+type QueueAlerts struct {
+	// ServiceLevelBelowPct raises an alert while today's service level is
+	// under this percentage.
+	ServiceLevelBelowPct int `json:"service_level_below_pct,omitempty"`
+	// LongestWaitAboveSec raises an alert while a task has waited longer.
+	LongestWaitAboveSec int `json:"longest_wait_above_sec,omitempty"`
+}
+
+// LegalMaxWaitSec is the wait for a human the queue's preset caps by law,
+// or 0 when its preset sets none.
+func (r *QueueRouting) LegalMaxWaitSec() int {
+	if r.Preset == PresetSpain {
+		return SpainMaxWaitSec
+	}
+	return 0
 }
 
 // Presets name the legal defaults a queue can follow.
@@ -257,6 +278,12 @@ func (r *QueueRouting) validate(q *Queue) error {
 		default:
 			return FieldError(f+".type", "must be relax_skill, add_queue, raise_priority, offer_callback or voicemail")
 		}
+	}
+	if a := r.Alerts; a.ServiceLevelBelowPct < 0 || a.ServiceLevelBelowPct > 100 {
+		return FieldError("routing.alerts.service_level_below_pct", "must be between 0 (off) and 100")
+	}
+	if a := r.Alerts; a.LongestWaitAboveSec < 0 || a.LongestWaitAboveSec > 86400 {
+		return FieldError("routing.alerts.longest_wait_above_sec", "must be between 0 (off) and 86400 seconds")
 	}
 	return r.applyPreset(q)
 }

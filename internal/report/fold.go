@@ -204,6 +204,23 @@ func (f *Fold) Apply(e atende.Event) error {
 			f.agentState(e.TenantID, p.Agent)
 			return nil
 		}
+		if e.Type == "agent.state_changed" {
+			// A state written outside the routing engine (before a
+			// tenant's engine runs): the flat form.
+			var st struct {
+				UserID string             `json:"user_id"`
+				Status atende.AgentStatus `json:"status"`
+				Reason string             `json:"reason_code"`
+				Since  time.Time          `json:"since"`
+			}
+			if err := json.Unmarshal(e.Data, &st); err != nil {
+				return fmt.Errorf("event %d %s: %w", e.ID, e.Type, err)
+			}
+			if st.UserID != "" {
+				f.agentState(e.TenantID, &eventAgent{ID: st.UserID, Status: st.Status, Reason: st.Reason, Since: st.Since})
+			}
+			return nil
+		}
 		if p.Task == nil {
 			return nil
 		}

@@ -1038,6 +1038,41 @@ func (c *Core) Transfer(taskID string, to Target, now time.Time) (*Task, error) 
 	return t.clone(), nil
 }
 
+// Takeover gives a live task to an agent at once, with no offer: a
+// supervisor takes a conversation over. The agent who held it is freed
+// without wrap-up (and told, by a task.transferred addressed to them); the
+// new holder may go past their capacity, as a takeover is deliberate.
+func (c *Core) Takeover(taskID, agentID string, now time.Time) (*Task, error) {
+	c.now = now
+	t := c.tasks[taskID]
+	if t == nil {
+		return nil, atende.Errorf(atende.ENotFound, "task not found or already finished")
+	}
+	a := c.agents[agentID]
+	if a == nil {
+		return nil, atende.Errorf(atende.EConflict, "only an agent can hold a task: the user taking it over needs the agent role")
+	}
+	if t.AgentID == agentID && t.State == TaskAssigned {
+		return nil, atende.Errorf(atende.EConflict, "the task is already yours")
+	}
+	from := t.AgentID
+	c.release(t)
+	c.unreserve(t)
+	t.State, t.AgentID, t.OfferedAt, t.OfferDeadline, t.AcceptedAt = TaskAssigned, agentID, ptr(now), nil, ptr(now)
+	a.Load[t.Channel]++
+	a.tasks[t.ID] = t
+	a.LastOffr = now
+	if from != "" {
+		c.emitTo("task.transferred", t, map[string]any{"from_agent_id": from, "to_agent_id": agentID, "to_queue_id": t.QueueID, "takeover": true}, from)
+	}
+	c.emit("task.accepted", t, map[string]any{"takeover": true, "from_agent_id": from})
+	c.refreshAgent(a)
+	if fromAgent := c.agents[from]; fromAgent != nil {
+		c.matchAgent(fromAgent)
+	}
+	return t.clone(), nil
+}
+
 // Requeue puts an offered or assigned task back in its queue, in its place;
 // the agent who had it is passed over while anyone else can take it.
 func (c *Core) Requeue(taskID string, now time.Time) (*Task, error) {

@@ -276,23 +276,13 @@ func (s *Store) Contacts(ctx context.Context, tenantID string, f ContactFilter, 
 			where = append(where, `merged_into = ''`)
 		}
 		if q := strings.TrimSpace(f.Query); q != "" {
-			region, err := s.tenantRegion(ctx, s.rdb, tenantID)
+			cq, err := s.newContactQuery(ctx, tenantID, q)
 			if err != nil {
 				return err
 			}
-			values := identitySearchValues(q, region)
-			// People type part of an address too: the last digits of a
-			// phone, the start of an email or handle.
-			part := "%" + likeLiteral(strings.ToLower(q)) + "%"
-			if d := digitsOf(q); len(d) >= 4 && len(d) >= len(strings.TrimSpace(q))/2 {
-				part = "%" + d + "%"
-			}
-			where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR id IN (SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND (value IN (`+placeholders(len(values))+`) OR value LIKE ? ESCAPE '\')))`)
-			args = append(args, "%"+likeLiteral(strings.ToLower(q))+"%", tenantID)
-			for _, v := range values {
-				args = append(args, v)
-			}
-			args = append(args, part)
+			sub, subArgs := cq.identitiesSQL(tenantID)
+			where = append(where, `(LOWER(name) LIKE ? ESCAPE '\' OR id IN (`+sub+`))`)
+			args = append(append(args, cq.name), subArgs...)
 		}
 		if tag := strings.ToLower(strings.TrimSpace(f.Tag)); tag != "" {
 			// Tags are stored as a compact JSON array, so a whole element
@@ -339,6 +329,41 @@ func (s *Store) Contacts(ctx context.Context, tenantID string, f ContactFilter, 
 		return Page[atende.Contact]{}, err
 	}
 	return page, nil
+}
+
+// contactQuery is a search text turned into what finds contacts by it: the
+// name contains it, or an identity equals one of its usual forms or contains
+// it.
+type contactQuery struct {
+	name   string   // LIKE pattern for LOWER(name)
+	values []string // identity values it may stand for exactly
+	part   string   // LIKE pattern for identity values
+}
+
+// newContactQuery prepares a (trimmed, non-empty) search text.
+func (s *Store) newContactQuery(ctx context.Context, tenantID, q string) (contactQuery, error) {
+	region, err := s.tenantRegion(ctx, s.rdb, tenantID)
+	if err != nil {
+		return contactQuery{}, err
+	}
+	cq := contactQuery{name: "%" + likeLiteral(strings.ToLower(q)) + "%", values: identitySearchValues(q, region)}
+	// People type part of an address too: the last digits of a phone, the
+	// start of an email or handle.
+	cq.part = cq.name
+	if d := digitsOf(q); len(d) >= 4 && len(d) >= len(strings.TrimSpace(q))/2 {
+		cq.part = "%" + d + "%"
+	}
+	return cq, nil
+}
+
+// identitiesSQL selects the contact ids of the tenant whose identities match.
+func (cq contactQuery) identitiesSQL(tenantID string) (string, []any) {
+	args := []any{tenantID}
+	for _, v := range cq.values {
+		args = append(args, v)
+	}
+	return `SELECT contact_id FROM contact_identities WHERE tenant_id = ? AND (value IN (` + placeholders(len(cq.values)) + `) OR value LIKE ? ESCAPE '\')`,
+		append(args, cq.part)
 }
 
 // identitySearchValues returns the forms a search text may take as a stored
@@ -626,6 +651,10 @@ func (s *Store) MergeContacts(ctx context.Context, a atende.Actor, winnerID, los
 			w.ID, tx.now, a.TenantID, l.ID); err != nil {
 			return err
 		}
+		// Their timeline entries follow them into the winner's unified history.
+		if _, err := tx.exec(`UPDATE conversation_events SET contact_id = ? WHERE tenant_id = ? AND contact_id = ?`, w.ID, a.TenantID, l.ID); err != nil {
+			return err
+		}
 
 		wa := cloneContact(w)
 		wa.Identities = append(wa.Identities, l.Identities...)
@@ -712,6 +741,15 @@ func (s *Store) UndoMerge(ctx context.Context, a atende.Actor, mergeID string) (
 			}
 			if conversationIDs, err = tx.returningIDs(ctx, `UPDATE conversations SET contact_id = ?, updated_at = ?, version = version + 1 WHERE tenant_id = ? AND contact_id = ? AND id IN (`+placeholders(len(m.ConversationIDs))+`) RETURNING id`, args...); err != nil {
 				return err
+			}
+			if len(conversationIDs) > 0 {
+				args := []any{l.ID, a.TenantID}
+				for _, id := range conversationIDs {
+					args = append(args, id)
+				}
+				if _, err := tx.exec(`UPDATE conversation_events SET contact_id = ? WHERE tenant_id = ? AND conversation_id IN (`+placeholders(len(conversationIDs))+`)`, args...); err != nil {
+					return err
+				}
 			}
 		}
 

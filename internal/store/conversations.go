@@ -165,6 +165,9 @@ type ConversationFilter struct {
 	Channel    atende.Channel
 	Tag        string
 	Protocol   string
+	// Query finds conversations by protocol number (exact or prefix),
+	// subject, or their contact's name, email or phone (contains, any case).
+	Query string
 }
 
 // Conversations lists the tenant's conversations, newest first.
@@ -195,6 +198,17 @@ func (s *Store) Conversations(ctx context.Context, tenantID string, f Conversati
 	}
 	if f.Tag != "" {
 		add("tags LIKE ?", `%"`+escapeLike(strings.ToLower(f.Tag))+`"%`)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		cq, err := s.newContactQuery(ctx, tenantID, q)
+		if err != nil {
+			return Page[atende.Conversation]{}, err
+		}
+		sub, subArgs := cq.identitiesSQL(tenantID)
+		where = append(where, `(protocol LIKE ? ESCAPE '\' OR LOWER(subject) LIKE ? ESCAPE '\'
+			OR contact_id IN (SELECT id FROM contacts WHERE tenant_id = ? AND LOWER(name) LIKE ? ESCAPE '\')
+			OR contact_id IN (`+sub+`))`)
+		args = append(append(args, likeLiteral(q)+"%", cq.name, tenantID, cq.name), subArgs...)
 	}
 	args = append(args, limit+1)
 	var items []atende.Conversation
@@ -344,9 +358,12 @@ func (tx *tx) insertEventRow(conversationID string, e *atende.TimelineEvent, ded
 	if len(e.Data) > 0 {
 		data = string(e.Data)
 	}
-	query := `INSERT INTO conversation_events (id, tenant_id, conversation_id, seq, kind, channel, direction, author_kind, author_id, body, data, client_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	args := []any{e.ID, e.TenantID, e.ConversationID, e.Seq, e.Kind, e.Channel, e.Direction, e.AuthorKind, e.AuthorID, e.Body, data, clientID, e.CreatedAt}
+	// contact_id is the conversation's, for the contact's unified history;
+	// the conversation row is locked by the caller, so a merge cannot move
+	// it in between.
+	query := `INSERT INTO conversation_events (id, tenant_id, conversation_id, seq, kind, channel, direction, author_kind, author_id, body, data, client_id, created_at, contact_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT contact_id FROM conversations WHERE id = ?))`
+	args := []any{e.ID, e.TenantID, e.ConversationID, e.Seq, e.Kind, e.Channel, e.Direction, e.AuthorKind, e.AuthorID, e.Body, data, clientID, e.CreatedAt, e.ConversationID}
 	if dedupe && clientID != nil {
 		var id string
 		err := tx.queryRow(query+` ON CONFLICT (conversation_id, client_id) DO NOTHING RETURNING id`, args...).Scan(&id)

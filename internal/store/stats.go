@@ -114,19 +114,11 @@ func (s *Store) SaveStats(ctx context.Context, prevID, lastID int64, state []byt
 	})
 }
 
-// StatRow is one stored row of interval statistics.
-type StatRow struct {
-	Dim      report.Dimension `json:"dimension"`
-	ID       string           `json:"key"`
-	Interval time.Time        `json:"interval"`
-	report.Row
-}
-
 // IntervalStats returns a tenant's rows of one dimension with intervals in
 // [from, to), in order of interval then key; ids, when given, narrows them to
 // those keys.
-func (s *Store) IntervalStats(ctx context.Context, tenantID string, dim report.Dimension, from, to time.Time, ids ...string) ([]StatRow, error) {
-	out := []StatRow{}
+func (s *Store) IntervalStats(ctx context.Context, tenantID string, dim report.Dimension, from, to time.Time, ids ...string) ([]report.Entry, error) {
+	out := []report.Entry{}
 	err := s.read("stats.list", func() error {
 		query := `SELECT key, interval_start, data FROM interval_stats WHERE tenant_id = ? AND dimension = ? AND interval_start >= ? AND interval_start < ?`
 		args := []any{tenantID, string(dim), from.UTC(), to.UTC()}
@@ -142,7 +134,7 @@ func (s *Store) IntervalStats(ctx context.Context, tenantID string, dim report.D
 		}
 		defer rows.Close()
 		for rows.Next() {
-			r := StatRow{Dim: dim}
+			r := report.Entry{Dim: dim}
 			var data string
 			if err := rows.Scan(&r.ID, &r.Interval, &data); err != nil {
 				return err

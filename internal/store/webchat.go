@@ -66,6 +66,18 @@ func (tx *tx) checkWidgetRefs(w *widget.Widget) error {
 			return atende.FieldError(q.field, "the queue does not take %s", q.channel)
 		}
 	}
+	if w.Transcript.MailboxID != "" {
+		m, _, err := scanMailbox(tx.queryRow(`SELECT `+mailboxCols+` FROM mailboxes WHERE tenant_id = ? AND id = ?`, tx.actor.TenantID, w.Transcript.MailboxID))
+		if atende.ErrorCode(err) == atende.ENotFound {
+			return atende.FieldError("transcript.mailbox_id", "is not a mailbox of this tenant")
+		}
+		if err != nil {
+			return err
+		}
+		if m.SMTP == nil {
+			return atende.FieldError("transcript.mailbox_id", "mailbox %q has no outgoing (smtp) settings", m.Name)
+		}
+	}
 	return nil
 }
 
@@ -206,22 +218,25 @@ type ChatSession struct {
 	AgentReadSeq   int64      `json:"agent_read_seq"`   // the agents have read up to here
 	CreatedAt      time.Time  `json:"created_at"`
 	EndedAt        *time.Time `json:"ended_at,omitempty"`
+	// VisitorSeenAt is when the visitor was last known connected (the
+	// idle timeout counts from here or the last message, the later).
+	VisitorSeenAt *time.Time `json:"visitor_seen_at,omitempty"`
 }
 
-const sessionCols = `conversation_id, tenant_id, widget_id, visitor_id, contact_id, task_id, language, page_url, visitor_read_seq, agent_read_seq, created_at, ended_at`
+const sessionCols = `conversation_id, tenant_id, widget_id, visitor_id, contact_id, task_id, language, page_url, visitor_read_seq, agent_read_seq, created_at, ended_at, visitor_seen_at`
 
 func scanSession(row interface{ Scan(...any) error }) (*ChatSession, error) {
 	var cs ChatSession
-	var ended sql.NullTime
+	var ended, seen sql.NullTime
 	if err := row.Scan(&cs.ConversationID, &cs.TenantID, &cs.WidgetID, &cs.VisitorID, &cs.ContactID, &cs.TaskID, &cs.Language, &cs.PageURL,
-		&cs.VisitorReadSeq, &cs.AgentReadSeq, &cs.CreatedAt, &ended); err != nil {
+		&cs.VisitorReadSeq, &cs.AgentReadSeq, &cs.CreatedAt, &ended, &seen); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errSessionNotFound
 		}
 		return nil, err
 	}
 	cs.CreatedAt = cs.CreatedAt.UTC()
-	cs.EndedAt = timePtr(ended)
+	cs.EndedAt, cs.VisitorSeenAt = timePtr(ended), timePtr(seen)
 	return &cs, nil
 }
 
@@ -238,10 +253,10 @@ func (s *Store) CreateChatSession(ctx context.Context, a atende.Actor, cs *ChatS
 			}
 			return err
 		}
-		cs.TenantID, cs.CreatedAt, cs.EndedAt = a.TenantID, tx.now, nil
-		_, err := tx.exec(`INSERT INTO chat_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cs.TenantID, cs.CreatedAt, cs.EndedAt, cs.VisitorSeenAt = a.TenantID, tx.now, nil, &tx.now
+		_, err := tx.exec(`INSERT INTO chat_sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			cs.ConversationID, cs.TenantID, cs.WidgetID, cs.VisitorID, cs.ContactID, cs.TaskID, cs.Language, cs.PageURL,
-			cs.VisitorReadSeq, cs.AgentReadSeq, cs.CreatedAt, nil)
+			cs.VisitorReadSeq, cs.AgentReadSeq, cs.CreatedAt, nil, tx.now)
 		return err
 	})
 }
@@ -262,9 +277,12 @@ func (s *Store) ChatSession(ctx context.Context, tenantID, conversationID string
 func (s *Store) OpenChatSession(ctx context.Context, tenantID, widgetID, visitorID string) (*ChatSession, error) {
 	var cs *ChatSession
 	err := s.read("chat_session.open", func() (err error) {
+		// Start from the visitor's own sessions (their index), then check
+		// the conversation of each: a join lets the planner start from the
+		// tenant's open conversations instead, which grows with every chat.
 		cs, err = scanSession(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+prefixed("cs.", sessionCols)+` FROM chat_sessions cs
-			JOIN conversations c ON c.tenant_id = cs.tenant_id AND c.id = cs.conversation_id
-			WHERE cs.tenant_id = ? AND cs.widget_id = ? AND cs.visitor_id = ? AND cs.ended_at IS NULL AND c.status IN ('open', 'pending')
+			WHERE cs.tenant_id = ? AND cs.widget_id = ? AND cs.visitor_id = ? AND cs.ended_at IS NULL
+			AND EXISTS (SELECT 1 FROM conversations c WHERE c.tenant_id = cs.tenant_id AND c.id = cs.conversation_id AND c.status IN ('open', 'pending'))
 			ORDER BY cs.created_at DESC LIMIT 1`), tenantID, widgetID, visitorID))
 		return err
 	})
@@ -486,4 +504,78 @@ func (s *Store) ChatTenants(ctx context.Context) ([]string, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+// TouchChatVisitors records that the visitors of these chats of the tenant
+// were connected at a time. Nodes call it for their open visitor sockets now
+// and then; it emits no event.
+func (s *Store) TouchChatVisitors(ctx context.Context, tenantID string, conversationIDs []string, at time.Time) error {
+	for len(conversationIDs) > 0 {
+		n := min(len(conversationIDs), 200)
+		batch := conversationIDs[:n]
+		conversationIDs = conversationIDs[n:]
+		err := s.write(ctx, "chat_session.touch", atende.SystemActor(tenantID), func(tx *tx) error {
+			args := []any{at.UTC(), tenantID}
+			marks := make([]string, len(batch))
+			for i, id := range batch {
+				marks[i], args = "?", append(args, id)
+			}
+			_, err := tx.exec(`UPDATE chat_sessions SET visitor_seen_at = ? WHERE tenant_id = ? AND ended_at IS NULL AND conversation_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// IdleChatSessions lists up to limit chats of a widget that have not ended,
+// whose conversation is open or pending with nobody assigned, and whose
+// visitor has neither been connected nor written (no message either way)
+// since before.
+func (s *Store) IdleChatSessions(ctx context.Context, tenantID, widgetID string, before time.Time, limit int) ([]ChatSession, error) {
+	var out []ChatSession
+	err := s.read("chat_session.idle", func() error {
+		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+prefixed("cs.", sessionCols)+` FROM chat_sessions cs
+			JOIN conversations c ON c.tenant_id = cs.tenant_id AND c.id = cs.conversation_id
+			WHERE cs.tenant_id = ? AND cs.widget_id = ? AND cs.ended_at IS NULL AND c.status IN ('open', 'pending')
+			AND COALESCE(c.assignee_id, '') = '' AND COALESCE(cs.visitor_seen_at, cs.created_at) < ? AND c.last_activity_at < ?
+			ORDER BY cs.conversation_id LIMIT ?`), tenantID, widgetID, before.UTC(), before.UTC(), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			cs, err := scanSession(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *cs)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// TakeChatTranscript counts one more transcript request for a chat; past
+// limit it answers rate_limited and counts nothing.
+func (s *Store) TakeChatTranscript(ctx context.Context, a atende.Actor, conversationID string, limit int) error {
+	return s.write(ctx, "chat_session.transcript", a, func(tx *tx) error {
+		res, err := tx.exec(`UPDATE chat_sessions SET transcripts = transcripts + 1 WHERE tenant_id = ? AND conversation_id = ? AND transcripts < ?`,
+			a.TenantID, conversationID, limit)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if ok, err := tx.tenantHasSession(conversationID); err != nil || !ok {
+				if err == nil {
+					err = errSessionNotFound
+				}
+				return err
+			}
+			return atende.Errorf(atende.ERateLimited, "this chat's transcript was sent %d times already", limit)
+		}
+		return nil
+	})
 }
