@@ -125,6 +125,7 @@ func (sd *seeder) run(ctx context.Context, slug string) error {
 		{"skills", sd.seedSkills},
 		{"reason codes", sd.seedReasonCodes},
 		{"dispositions", sd.seedDispositions},
+		{"canned responses", sd.seedCannedResponses},
 		{"custom fields", sd.seedFieldDefs},
 		{"users", sd.seedUsers},
 		{"teams", sd.seedTeams},
@@ -216,6 +217,45 @@ func (sd *seeder) seedDispositions(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", d.Code, err)
 		}
 		sd.dispositions[d.Code] = &d
+	}
+	return nil
+}
+
+// demoCanned are the tenant's shared canned responses, a few per language;
+// shortcuts are words of each language, so they never clash.
+var demoCanned = []atende.CannedResponse{
+	{Language: "es", Shortcut: "saludo", Title: "Saludo",
+		Body: "¡Hola, {{contact.first_name}}! Soy {{agent.first_name}}, de {{tenant.name}}. ¿En qué puedo ayudarle?"},
+	{Language: "es", Shortcut: "protocolo", Title: "Número de protocolo",
+		Body: "Su número de protocolo es {{protocol}}. Guárdelo por si necesita volver a contactarnos."},
+	{Language: "es", Shortcut: "espera", Title: "Un momento, por favor",
+		Body: "Deme un momento, por favor, mientras reviso su caso."},
+	{Language: "es", Shortcut: "despedida", Title: "Despedida",
+		Body: "Gracias por contactar con {{tenant.name}}, {{contact.first_name}}. ¡Que tenga un buen día!"},
+	{Language: "pt-BR", Shortcut: "ola", Title: "Saudação",
+		Body: "Olá, {{contact.first_name}}! Sou {{agent.first_name}}, da {{tenant.name}}. Como posso ajudar?"},
+	{Language: "pt-BR", Shortcut: "protocolo-br", Title: "Número de protocolo",
+		Body: "O número do seu protocolo é {{protocol}}. Guarde-o caso precise falar conosco novamente."},
+	{Language: "pt-BR", Shortcut: "aguarde", Title: "Um momento, por favor",
+		Body: "Só um momento, por favor, enquanto verifico o seu caso."},
+	{Language: "pt-BR", Shortcut: "despedida-br", Title: "Despedida",
+		Body: "Obrigado por falar com a {{tenant.name}}, {{contact.first_name}}. Tenha um ótimo dia!"},
+	{Language: "en", Shortcut: "hello", Title: "Greeting",
+		Body: "Hi {{contact.first_name}}! I'm {{agent.first_name}} from {{tenant.name}}. How can I help you today?"},
+	{Language: "en", Shortcut: "reference", Title: "Reference number",
+		Body: "Your reference number is {{protocol}}. Please keep it in case you need to contact us again."},
+	{Language: "en", Shortcut: "hold", Title: "One moment, please",
+		Body: "Please give me a moment while I look into this for you."},
+	{Language: "en", Shortcut: "bye", Title: "Closing",
+		Body: "Thank you for contacting {{tenant.name}}, {{contact.first_name}}. Have a great day!"},
+}
+
+func (sd *seeder) seedCannedResponses(ctx context.Context) error {
+	for _, c := range demoCanned {
+		c.Scope = atende.CannedTenant
+		if err := sd.s.CreateCannedResponse(ctx, sd.actor, &c, true); err != nil {
+			return fmt.Errorf("%s: %w", c.Shortcut, err)
+		}
 	}
 	return nil
 }
@@ -419,6 +459,7 @@ func (sd *seeder) seedQueues(ctx context.Context) error {
 	for _, sp := range specs {
 		q := &atende.Queue{Name: sp.name, Description: sp.desc, Channels: sp.channels, SLTargetPct: sp.pct, SLThresholdSec: sp.sec,
 			Priority: sp.prio, MaxWaitSec: sp.wait, TeamIDs: []string{sd.teams[sp.team].ID}}
+		q.Routing.WrapUpSec = 30 // after-contact work, as in most centres
 		for _, n := range sp.needs {
 			q.Skills = append(q.Skills, atende.RequiredSkill{SkillID: sd.skills[n.skill], MinProficiency: n.min})
 		}

@@ -195,6 +195,30 @@ func TestSeedDemoTenant(t *testing.T) {
 		}
 		t.Logf("%d contacts, %d conversations; channels %v; statuses %v; %d contacts on 2+ channels", len(contacts), len(convs), channels, statuses, omni)
 
+		// Shared canned responses in each language, using only variables
+		// that render.
+		canned, err := s.CannedResponses(ctx, tn.ID, "", store.CannedFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range atende.Languages {
+			var inLang []atende.CannedResponse
+			for _, c := range canned {
+				if c.Scope == atende.CannedTenant && c.Language == l {
+					inLang = append(inLang, c)
+				}
+			}
+			if len(inLang) < 3 {
+				t.Errorf("%d shared canned responses in %s, want a handful", len(inLang), l)
+			}
+			for _, c := range inLang {
+				body, err := s.RenderCannedResponse(ctx, tn.ID, res.Users[0].ID, c.ID, convs[0].ID)
+				if err != nil || strings.Contains(body, "{{") {
+					t.Errorf("canned %s renders %q, %v", c.Shortcut, body, err)
+				}
+			}
+		}
+
 		// Messages both ways, in the contact's language.
 		text := map[string]*strings.Builder{}
 		dirs := map[string]int{}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/atende/atende"
+	"github.com/atende/atende/internal/store"
 )
 
 // Message is a timeline entry as the visitor sees it: no internal ids of
@@ -16,6 +17,9 @@ type Message struct {
 	Body      string    `json:"body"`
 	ClientID  string    `json:"client_id,omitempty"`
 	At        time.Time `json:"at"`
+	// Attachments are the files the message carries (either side's); the
+	// visitor downloads them from /chat/files/{id}.
+	Attachments []store.Attachment `json:"attachments,omitempty"`
 }
 
 // Visible picks what a customer may see of a timeline: messages in either
@@ -35,7 +39,7 @@ func VisibleOne(e atende.TimelineEvent) (Message, bool) {
 	if e.Kind != atende.KindMessage || (e.AuthorKind != "contact" && e.AuthorKind != "user") {
 		return Message{}, false
 	}
-	m := Message{Seq: e.Seq, Direction: e.Direction, Author: "agent", Body: e.Body, At: e.CreatedAt}
+	m := Message{Seq: e.Seq, Direction: e.Direction, Author: "agent", Body: e.Body, At: e.CreatedAt, Attachments: store.AttachmentsOf(e.Data)}
 	if e.Direction == atende.DirectionIn {
 		m.Author, m.ClientID = "visitor", e.ClientID
 	}

@@ -31,12 +31,17 @@ type Widget struct {
 	QueueID  string `json:"queue_id"`
 	// AllowedOrigins are the sites that may embed the widget, as
 	// scheme://host[:port]; a visitor from any other origin is refused.
-	AllowedOrigins []string  `json:"allowed_origins"`
-	Theme          Theme     `json:"theme"`
-	Language       string    `json:"language"` // default language: es, pt-BR, en
-	PreChat        PreChat   `json:"pre_chat"`
-	Offline        Offline   `json:"offline"`
-	Uploads        Uploads   `json:"uploads"`
+	AllowedOrigins []string   `json:"allowed_origins"`
+	Theme          Theme      `json:"theme"`
+	Language       string     `json:"language"` // default language: es, pt-BR, en
+	PreChat        PreChat    `json:"pre_chat"`
+	Offline        Offline    `json:"offline"`
+	Uploads        Uploads    `json:"uploads"`
+	Transcript     Transcript `json:"transcript"`
+	// IdleTimeoutMin ends a chat still waiting for an agent whose visitor
+	// has been neither connected nor writing for this many minutes, as if
+	// they had left; 0: never.
+	IdleTimeoutMin int       `json:"idle_timeout_min"`
 	Active         bool      `json:"active"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -76,16 +81,27 @@ type Uploads struct {
 	MIMETypes []string `json:"mime_types"` // e.g. image/png, application/pdf
 }
 
+// Transcript lets a visitor ask for the chat by email, sent from a mailbox
+// with outgoing (SMTP) settings.
+type Transcript struct {
+	Enabled   bool   `json:"enabled"`
+	MailboxID string `json:"mailbox_id,omitempty"`
+}
+
+// MaxIdleTimeoutMin caps IdleTimeoutMin (a day).
+const MaxIdleTimeoutMin = 24 * 60
+
 // MaxUploadBytes caps Uploads.MaxBytes.
 const MaxUploadBytes = 25 << 20
 
 // Defaults returns a new widget's defaults.
 func Defaults() *Widget {
 	return &Widget{Active: true, Language: "es", AllowedOrigins: []string{},
-		Theme:   Theme{PrimaryColor: "#1f6feb", Position: PositionRight},
-		PreChat: PreChat{AskName: true, AskEmail: true, ConsentRequired: true, PrivacyText: map[string]string{}},
-		Offline: Offline{Enabled: true},
-		Uploads: Uploads{MaxBytes: 5 << 20, MIMETypes: []string{"image/png", "image/jpeg", "application/pdf"}},
+		Theme:          Theme{PrimaryColor: "#1f6feb", Position: PositionRight},
+		PreChat:        PreChat{AskName: true, AskEmail: true, ConsentRequired: true, PrivacyText: map[string]string{}},
+		Offline:        Offline{Enabled: true},
+		Uploads:        Uploads{MaxBytes: 5 << 20, MIMETypes: []string{"image/png", "image/jpeg", "application/pdf"}},
+		IdleTimeoutMin: 30,
 	}
 }
 
@@ -142,6 +158,15 @@ func (w *Widget) Validate() error {
 	}
 	if w.Uploads.MaxBytes < 0 || w.Uploads.MaxBytes > MaxUploadBytes {
 		return atende.FieldError("uploads.max_bytes", "must be between 0 and %d", MaxUploadBytes)
+	}
+	if w.IdleTimeoutMin < 0 || w.IdleTimeoutMin > MaxIdleTimeoutMin {
+		return atende.FieldError("idle_timeout_min", "must be between 0 (never) and %d minutes", MaxIdleTimeoutMin)
+	}
+	if w.Transcript.MailboxID != "" && !atende.ValidID(w.Transcript.MailboxID) {
+		return atende.FieldError("transcript.mailbox_id", "is not a mailbox of this tenant")
+	}
+	if w.Transcript.Enabled && w.Transcript.MailboxID == "" {
+		return atende.FieldError("transcript.mailbox_id", "is required to send transcripts")
 	}
 	if w.Uploads.MIMETypes == nil {
 		w.Uploads.MIMETypes = []string{}
