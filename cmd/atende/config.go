@@ -54,6 +54,7 @@ var settings = []setting{
 	{"smtp-domain", "", "NAME", "name the SMTP receiving server greets with (default: the host name)"},
 	{"secret-key", "", "KEY", "key that encrypts stored credentials (mailbox passwords, DKIM keys): 64 hex digits, e.g. openssl rand -hex 32; overrides secret-key-file"},
 	{"secret-key-file", "", "FILE", "file holding the secret key (default: DATA/secret.key, created on first start; back it up with the database)"},
+	{"webhook-allow-loopback", "false", "", "let webhooks reach loopback addresses, over plain http too (for tests and local development only; never in production)"},
 }
 
 func settingByName(name string) (setting, bool) {
@@ -82,6 +83,8 @@ type Config struct {
 	SMTPDomain      string
 	SecretKey       string // the parsed key bytes; empty: read (or create) SecretKeyFile
 	SecretKeyFile   string
+	// WebhookAllowLoopback lets webhooks reach 127.0.0.1 and ::1.
+	WebhookAllowLoopback bool
 }
 
 // TLS reports whether the server serves HTTPS itself.
@@ -314,6 +317,13 @@ func (cf *configFlags) resolve(getenv func(string) string) (Config, error) {
 			}
 			cfg.SecretKey = string(key)
 		}
+	}
+	if wants("webhook-allow-loopback") {
+		b, err := strconv.ParseBool(raw["webhook-allow-loopback"])
+		if err != nil {
+			bad("webhook-allow-loopback", "must be true or false; got %q", raw["webhook-allow-loopback"])
+		}
+		cfg.WebhookAllowLoopback = b
 	}
 	if wants("secret-key-file") {
 		cfg.SecretKeyFile = strings.TrimSpace(raw["secret-key-file"]) // empty: DATA/secret.key

@@ -25,6 +25,9 @@ import (
 	"github.com/atende/atende/internal/report"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/survey"
+	"github.com/atende/atende/internal/wallboard"
+	"github.com/atende/atende/internal/webhook"
 	"github.com/atende/atende/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -39,7 +42,7 @@ const (
 )
 
 var serveSettings = []string{"addr", "data", "db", "tls-cert", "tls-key", "log-level", "log-format", "demo", "public-url", "shutdown-timeout", "node-id",
-	"smtp-addr", "smtp-domain", "secret-key", "secret-key-file"}
+	"smtp-addr", "smtp-domain", "secret-key", "secret-key-file", "webhook-allow-loopback"}
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("atende serve", flag.ContinueOnError)
@@ -126,6 +129,13 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		return startErr(ctx, log, err)
 	}
 	defer mail.stop()
+	// The supervisors' live wallboards and their alerts, one model per tenant.
+	wall := wallboard.NewHub(wallboard.HubConfig{Source: st, Bus: events, Logger: log})
+	defer wall.Close()
+	hooks := &webhook.Guard{AllowLoopback: cfg.WebhookAllowLoopback}
+	if hooks.AllowLoopback {
+		log.Warn("webhooks may reach loopback addresses (setting webhook-allow-loopback): for tests only")
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Store:         st,
 		Bus:           events,
@@ -137,6 +147,8 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		Secrets:       mail.secrets,
 		Email:         mail.outbound,
 		UI:            web.Handler(),
+		Webhooks:      hooks,
+		Wallboard:     wall,
 	})
 	if err != nil {
 		return fmt.Errorf("build HTTP handler: %w", err)
@@ -171,6 +183,14 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 	go startRouting(ctx, st, router, log)
 	// Interval statistics follow the stored events (internal/report).
 	go (&report.Aggregator{Source: st, Policy: &report.StorePolicy{Config: st}, Log: log}).Run(ctx)
+	// Webhooks deliver the stored events to integrators (internal/webhook).
+	go (&webhook.Worker{Store: st, Secrets: mail.secrets, Guard: hooks, Holder: cfg.NodeID, Version: bi.Version,
+		Log: log.With("component", "webhook")}).Run(ctx)
+	// Survey emails are scheduled from the stored events too (internal/survey).
+	go (&survey.Sender{Store: st, Media: mail.outbound.Media, Keys: &survey.Keys{Store: st, Box: mail.secrets},
+		PublicURL: publicURL, Wake: mail.outbound.Wake, Log: log.With("component", "survey")}).Run(ctx)
+	// Alerts are raised whether or not a wallboard is open.
+	go startWallboards(ctx, st, wall, log)
 
 	ready := time.Since(start)
 	log.Info("ready", "addr", ln.Addr().String(), "url", publicURL, "tls", cfg.TLS(), "took", ready.Round(time.Millisecond))
@@ -197,6 +217,7 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		log.Warn("HTTP server", "err", err)
 	}
 	api.Close()
+	wall.Close()
 	mail.stop()
 	router.Close()
 	events.Close()
@@ -220,6 +241,23 @@ func startRouting(ctx context.Context, st *store.Store, router *routing.Router, 
 		}
 		if _, err := router.Engine(ctx, t.ID); err != nil {
 			log.Error("start routing", "tenant", t.Slug, "err", err)
+		}
+	}
+}
+
+// startWallboards starts the wallboard model of every tenant.
+func startWallboards(ctx context.Context, st *store.Store, hub *wallboard.Hub, log *slog.Logger) {
+	tenants, err := st.Tenants(ctx)
+	if err != nil {
+		log.Error("list tenants for the wallboard", "err", err)
+		return
+	}
+	for _, t := range tenants {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := hub.Model(ctx, t.ID); err != nil {
+			log.Error("start the wallboard", "tenant", t.Slug, "err", err)
 		}
 	}
 }

@@ -130,6 +130,20 @@ func newTestAPI(t *testing.T) *testAPI {
 	wd.Name, wd.QueueID, wd.AllowedOrigins = "Web", queue.ID, []string{"https://shop.tenant-a.es"}
 	must(st.CreateChatWidget(ctx, sysA, wd))
 	a.ids["chat_widget"] = wd.ID
+	// The agent's own canned response: the agent may change it, everyone
+	// else is told it does not exist.
+	canned := &atende.CannedResponse{Scope: atende.CannedPersonal, OwnerID: a.users["agent"].ID, Shortcut: "hola", Title: "Hola", Body: "Hola {{contact.first_name}}"}
+	must(st.CreateCannedResponse(ctx, atende.Actor{TenantID: a.tenant["a"].ID, UserID: a.users["agent"].ID, Kind: "user"}, canned, false))
+	a.ids["canned"] = canned.ID
+	hook := &atende.Webhook{URL: "https://hooks.tenant-a.es/atende", Events: []string{"task.*"}, Active: true}
+	hookSecret, err := box.Seal("whsec_fixture", "tenant:"+a.tenant["a"].ID+":webhook:secret")
+	must(err)
+	must(st.CreateWebhook(ctx, sysA, hook, hookSecret))
+	a.ids["webhook"] = hook.ID
+	file, err := ms.Put(ctx, a.tenant["a"].ID, "factura.pdf", "application/pdf", strings.NewReader("%PDF-1.4 fixture"), 1<<20)
+	must(err)
+	must(st.AddMedia(ctx, sysA, file))
+	a.ids["media"] = file.ID
 	for k, v := range map[string]string{"skill": skill.ID, "team": team.ID, "reason": reason.ID, "queue": queue.ID, "disposition": disp.ID,
 		"field": field.ID, "contact": contact.ID, "merge": merge.ID, "conversation": conv.ID, "token": tok.ID, "user": a.users["agent"].ID, "task": task.ID} {
 		a.ids[k] = v

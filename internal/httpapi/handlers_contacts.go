@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/store"
@@ -123,6 +125,33 @@ func (s *Server) routesContacts() {
 				m = []atende.ContactMerge{}
 			}
 			return writeJSON(w, http.StatusOK, map[string]any{"items": m})
+		}})
+	s.handle(route{Method: "GET", Path: "/contacts/{id}/timeline", Perm: atende.PermConversationsRead, Tag: "contacts",
+		Summary: "The customer's unified history: every timeline entry of every conversation of the contact, on all channels, newest first",
+		Out:     store.ContactTimelinePage{}, Query: []param{
+			{"before", "string", "next of the previous page: entries older than it"},
+			{"limit", "integer", "entries per page, 1-200 (default 50)"},
+		},
+		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return err
+			}
+			o := store.ListOptions{Cursor: r.URL.Query().Get("before")}
+			if l := r.URL.Query().Get("limit"); l != "" {
+				if o.Limit, err = strconv.Atoi(l); err != nil {
+					return atende.FieldError("limit", "must be a number")
+				}
+			}
+			page, err := st.ContactTimeline(r.Context(), p.TenantID, id, o)
+			if err != nil {
+				var e *atende.Error
+				if errors.As(err, &e) && e.Field == "cursor" {
+					return atende.FieldError("before", "%s", e.Message)
+				}
+				return err
+			}
+			return writeJSON(w, http.StatusOK, page)
 		}})
 	s.handle(route{Method: "POST", Path: "/contact-merges/{id}/undo", Perm: atende.PermContactsMerge, Tag: "contacts", Summary: "Undo a merge; returns the restored contact",
 		Out: atende.Contact{},

@@ -18,6 +18,9 @@ type messageInput struct {
 	ClientID string `json:"client_id,omitempty"`
 	// Data carries channel details (attachments, delivery ids) as given.
 	Data map[string]any `json:"data,omitempty"`
+	// Attachments are ids of uploaded files (POST /media), at most 10; the
+	// body may then be empty. They are kept in data.attachments.
+	Attachments []string `json:"attachments,omitempty"`
 }
 
 // conversationInput opens a conversation.
@@ -79,6 +82,7 @@ func (s *Server) routesConversations() {
 			{"channel", "string", "that used this channel"},
 			{"tag", "string", "with this tag"},
 			{"protocol", "string", "with this protocol number"},
+			{"q", "string", "search: protocol number (exact or its start), subject, or the contact's name, email or phone (contains, any case)"},
 		}, pageParams...),
 		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
 			o, err := listOptions(r)
@@ -89,6 +93,7 @@ func (s *Server) routesConversations() {
 			page, err := st.Conversations(r.Context(), p.TenantID, store.ConversationFilter{
 				Status: atende.ConversationStatus(q.Get("status")), AssigneeID: q.Get("assignee_id"), QueueID: q.Get("queue_id"),
 				ContactID: q.Get("contact_id"), Channel: atende.Channel(q.Get("channel")), Tag: q.Get("tag"), Protocol: q.Get("protocol"),
+				Query: q.Get("q"),
 			}, o)
 			if err != nil {
 				return err
@@ -205,6 +210,9 @@ func (s *Server) routesConversations() {
 				}
 				e, err := in.event(kind)
 				if err != nil {
+					return err
+				}
+				if err := in.attach(r.Context(), st, p.TenantID, e); err != nil {
 					return err
 				}
 				out, created, err := st.AppendMessage(r.Context(), p.actor(r), id, e)

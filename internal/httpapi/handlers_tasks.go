@@ -2,8 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/routing"
@@ -31,11 +35,23 @@ type taskView struct {
 	Position *routing.Position `json:"position,omitempty"`
 }
 
+// namedAgent is an agent's routing state with the name colleagues know them by.
+type namedAgent struct {
+	routing.AgentSnapshot
+	Name string `json:"name"`
+}
+
 type transferInput struct {
 	AgentID      string `json:"agent_id,omitempty"`
 	QueueID      string `json:"queue_id,omitempty"`
 	KeepPriority bool   `json:"keep_priority,omitempty"`
+	// Note, when given, is added to the task's conversation as an internal
+	// note, so whoever receives it sees why.
+	Note string `json:"note,omitempty"`
 }
+
+// maxTransferNote bounds a transfer note, in characters.
+const maxTransferNote = 2000
 
 type cancelInput struct {
 	// Abandoned: the customer left (hung up, closed the chat).
@@ -232,7 +248,7 @@ func (s *Server) routesTasks() {
 			return c.Requeue(id, now)
 		})})
 	s.handle(route{Method: "POST", Path: "/tasks/{id}/transfer", Perm: atende.PermTasksWork, Tag: "routing",
-		Summary: "Transfer a task you hold to an agent or a queue", In: transferInput{}, Out: routing.Task{},
+		Summary: "Transfer a task you hold to an agent or a queue, optionally with a note for whoever receives it", In: transferInput{}, Out: routing.Task{},
 		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
 			var in transferInput
 			if err := decode(r, &in); err != nil {
@@ -241,12 +257,19 @@ func (s *Server) routesTasks() {
 			if in.AgentID == "" && in.QueueID == "" {
 				return atende.FieldError("queue_id", "name an agent_id or a queue_id")
 			}
-			return s.taskAction(func(c *routing.Core, p *principal, id string, r *http.Request, now time.Time) (*routing.Task, error) {
-				if _, err := ownTask(c, p, id); err != nil {
-					return nil, err
-				}
-				return c.Transfer(id, routing.Target{AgentID: in.AgentID, QueueID: in.QueueID, KeepPriority: in.KeepPriority}, now)
-			})(w, r, p)
+			note := strings.TrimSpace(in.Note)
+			if !utf8.ValidString(note) || utf8.RuneCountInString(note) > maxTransferNote {
+				return atende.FieldError("note", "is longer than %d characters", maxTransferNote)
+			}
+			if note == "" {
+				return s.taskAction(func(c *routing.Core, p *principal, id string, r *http.Request, now time.Time) (*routing.Task, error) {
+					if _, err := ownTask(c, p, id); err != nil {
+						return nil, err
+					}
+					return c.Transfer(id, routing.Target{AgentID: in.AgentID, QueueID: in.QueueID, KeepPriority: in.KeepPriority}, now)
+				})(w, r, p)
+			}
+			return s.transferWithNote(w, r, p, in, note)
 		}})
 	s.handle(route{Method: "POST", Path: "/tasks/{id}/callback", Perm: atende.PermTasksManage, Tag: "routing",
 		Summary: "The customer accepted a callback: the task keeps its place and the agent who gets it calls back", Out: routing.Task{},
@@ -276,13 +299,36 @@ func (s *Server) routesTasks() {
 			return writeJSON(w, http.StatusOK, map[string]any{"items": st})
 		}})
 	s.handle(route{Method: "GET", Path: "/routing/agents", Perm: atende.PermTasksRead, Tag: "routing",
-		Summary: "Every agent's live routing state: status, presence, load per channel, handled today", Out: map[string][]routing.AgentSnapshot{},
+		Summary: "Every agent's live routing state with their name: status, presence, load per channel, handled today (the colleagues an agent can transfer to)",
+		Out:     map[string][]namedAgent{},
 		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
 			st, err := onEngine(r.Context(), s, p, func(c *routing.Core, now time.Time) ([]routing.AgentSnapshot, error) { return c.Agents(), nil })
 			if err != nil {
 				return err
 			}
-			return writeJSON(w, http.StatusOK, map[string]any{"items": st})
+			names := map[string]string{}
+			o := store.ListOptions{Limit: 200}
+			active := true
+			for {
+				page, err := s.cfg.Store.Users(r.Context(), p.TenantID, store.UserFilter{Active: &active}, o)
+				if err != nil {
+					return err
+				}
+				for _, u := range page.Items {
+					names[u.ID] = u.Name
+				}
+				if page.Next == "" {
+					break
+				}
+				o.Cursor = page.Next
+			}
+			out := make([]namedAgent, 0, len(st))
+			for _, a := range st {
+				if name, ok := names[a.ID]; ok {
+					out = append(out, namedAgent{AgentSnapshot: a, Name: name})
+				}
+			}
+			return writeJSON(w, http.StatusOK, map[string]any{"items": out})
 		}})
 }
 
@@ -299,4 +345,59 @@ func (s *Server) taskAction(fn func(c *routing.Core, p *principal, id string, r 
 		}
 		return writeJSON(w, http.StatusOK, t)
 	}
+}
+
+// transferWithNote transfers a task and adds note to its conversation. The
+// conversation is checked before the task moves, so a note that cannot be
+// kept refuses the transfer instead of getting lost.
+func (s *Server) transferWithNote(w http.ResponseWriter, r *http.Request, p *principal, in transferInput, note string) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	convID, err := onEngine(ctx, s, p, func(c *routing.Core, now time.Time) (string, error) {
+		t, err := ownTask(c, p, id)
+		if err != nil {
+			return "", err
+		}
+		return t.ConversationID, nil
+	})
+	if err != nil {
+		return err
+	}
+	if convID == "" {
+		return atende.FieldError("note", "the task has no conversation to keep the note in")
+	}
+	if _, err := s.cfg.Store.Conversation(ctx, p.TenantID, convID); err != nil {
+		if atende.ErrorCode(err) == atende.ENotFound {
+			return atende.FieldError("note", "the task's conversation no longer exists")
+		}
+		return err
+	}
+	t, err := onEngine(ctx, s, p, func(c *routing.Core, now time.Time) (*routing.Task, error) {
+		if _, err := ownTask(c, p, id); err != nil {
+			return nil, err
+		}
+		return c.Transfer(id, routing.Target{AgentID: in.AgentID, QueueID: in.QueueID, KeepPriority: in.KeepPriority}, now)
+	})
+	if err != nil {
+		return err
+	}
+	target := map[string]string{}
+	if in.AgentID != "" {
+		target["agent_id"] = in.AgentID
+	}
+	if in.QueueID != "" {
+		target["queue_id"] = in.QueueID
+	}
+	data, err := json.Marshal(map[string]any{"transfer": target})
+	if err != nil {
+		return err
+	}
+	// The task has moved: the note is written even if the caller has gone.
+	if _, _, err := s.cfg.Store.AppendMessage(context.WithoutCancel(ctx), p.actor(r), convID, &atende.TimelineEvent{Kind: atende.KindNote, Body: note, Data: data}); err != nil {
+		return fmt.Errorf("transfer note on conversation %s: %w", convID, err)
+	}
+	return writeJSON(w, http.StatusOK, t)
 }

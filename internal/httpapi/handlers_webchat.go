@@ -6,17 +6,21 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atende/atende"
+	"github.com/atende/atende/internal/channel/email"
 	"github.com/atende/atende/internal/channel/webchat"
 	"github.com/atende/atende/internal/channel/webchat/widget"
 	"github.com/atende/atende/internal/i18n"
+	"github.com/atende/atende/internal/media"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/coder/websocket"
@@ -28,12 +32,21 @@ import (
 type webchatAPI struct {
 	s        *Server
 	assigner *webchat.Assigner
+	// hub fans events out to the visitor connections of each conversation.
+	hub *webchat.Hub
+	// ctx ends when the server stops.
+	ctx context.Context
 	// Public endpoints are limited per client address and per visitor.
 	byIP      *webchat.Bucket
 	byVisitor *webchat.Bucket
 	keys      sync.Map // tenant id -> []byte visitor-token key
 	// positionEvery is how often a waiting visitor hears their place in queue.
 	positionEvery time.Duration
+	// sweepEvery is how often connected visitors are recorded and idle
+	// chats ended.
+	sweepEvery time.Duration
+	// now is the clock of the idle timeout.
+	now func() time.Time
 }
 
 // Limits of the public chat endpoints.
@@ -41,13 +54,17 @@ const (
 	chatIPRate, chatIPBurst           = 2, 60 // per client address, per second / burst
 	chatVisitorRate, chatVisitorBurst = 1, 20 // per visitor
 	chatWSReadLimit                   = 32 << 10
+	// maxTranscripts is how many transcripts a chat may ask for.
+	maxTranscripts = 3
 )
 
 func (s *Server) routesWebchat() {
-	wc := &webchatAPI{s: s, byIP: webchat.NewBucket(chatIPRate, chatIPBurst), byVisitor: webchat.NewBucket(chatVisitorRate, chatVisitorBurst),
-		positionEvery: 3 * time.Second}
+	s.routesMedia()
 	ctx, cancel := context.WithCancel(context.Background())
+	wc := &webchatAPI{s: s, ctx: ctx, byIP: webchat.NewBucket(chatIPRate, chatIPBurst), byVisitor: webchat.NewBucket(chatVisitorRate, chatVisitorBurst),
+		positionEvery: 3 * time.Second, sweepEvery: time.Minute, now: time.Now}
 	wc.assigner = webchat.NewAssigner(ctx, s.cfg.Store, s.cfg.Bus, s.log)
+	wc.hub = webchat.NewHub(ctx, s.cfg.Bus, s.log)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -59,17 +76,24 @@ func (s *Server) routesWebchat() {
 		} else {
 			s.log.Warn("webchat: list tenants with chats", "err", err)
 		}
-		t := time.NewTicker(time.Minute)
+		t := time.NewTicker(wc.sweepEvery)
 		defer t.Stop()
+		pos := time.NewTicker(wc.positionEvery)
+		defer pos.Stop()
 		for {
 			select {
 			case <-s.stop:
 				cancel()
 				wc.assigner.Wait()
+				wc.hub.Wait()
 				return
+			case <-pos.C:
+				wc.tickPositions(ctx)
 			case <-t.C:
 				wc.byIP.Sweep()
 				wc.byVisitor.Sweep()
+				wc.touchVisitors(ctx)
+				wc.endIdle(ctx)
 			}
 		}
 	}()
@@ -130,6 +154,19 @@ func (wc *webchatAPI) routes() {
 	s.handle(route{Method: "POST", Path: "/chat/files/check", Public: true, Tag: "webchat", Status: http.StatusNoContent,
 		Summary: "Check a file against the widget's upload limits before sending it (visitor token)",
 		In:      fileCheck{}, handler: wc.visitor(wc.fileCheck)})
+	s.handle(route{Method: "POST", Path: "/chat/files", Public: true, Tag: "webchat", Status: http.StatusCreated,
+		Summary: "Send a file (visitor token): the body is the file, Content-Type its type, within the widget's upload limits; it arrives as a visitor message (201; 200 with the stored message when client_id repeats)",
+		Query:   []param{{"name", "string", "the file's name"}, {"client_id", "string", "the widget's id for this message: resending it is harmless"}},
+		Out:     webchat.Message{}, handler: wc.visitor(wc.uploadFile)})
+	// The path is /chat/files/{id}: a literal "files" would clash with
+	// /chat/{widget_id}/config in the router (both match /chat/files/config).
+	s.handle(route{Method: "GET", Path: "/chat/{kind}/{id}", Public: true, Tag: "webchat",
+		Summary: "Download a file of the visitor's chat as GET /chat/files/{id} (kind is always files); only files on messages of the visitor's own chat (visitor token, or ?token=)",
+		Query:   []param{{"token", "string", "the visitor token, for links that cannot send headers"}, {"download", "integer", "1: always as a download"}},
+		handler: wc.visitor(wc.downloadFile)})
+	s.handle(route{Method: "POST", Path: "/chat/transcript", Public: true, Tag: "webchat", Status: http.StatusAccepted,
+		Summary: "Email the visitor the chat so far (visitor token); to the email given or the session's; at most 3 per chat",
+		In:      transcriptInput{}, Out: transcriptOutput{}, handler: wc.visitor(wc.transcript)})
 	s.handle(route{Method: "GET", Path: "/chat/ws", Public: true, Tag: "webchat", Status: http.StatusSwitchingProtocols,
 		Summary: "The visitor's WebSocket: agent messages, typing, read marks, place in queue, the end; ?token=vt_...&after=SEQ resumes",
 		Query:   []param{{"token", "string", "the visitor token (browsers cannot send headers on a WebSocket)"}, {"after", "integer", "seq of the last message received"}},
@@ -151,6 +188,8 @@ type widgetConfig struct {
 	Offline     bool           `json:"offline_form"`
 	Uploads     widget.Uploads `json:"uploads"`
 	PrivacyText string         `json:"privacy_text"` // in the language asked for (?lang=)
+	// Transcript: the visitor may ask for the chat by email.
+	Transcript bool `json:"transcript"`
 }
 
 type sessionInput struct {
@@ -358,7 +397,8 @@ func (wc *webchatAPI) config(w http.ResponseWriter, r *http.Request, _ *principa
 		lang = wd.Language
 	}
 	return writeJSON(w, http.StatusOK, widgetConfig{ID: wd.ID, Theme: wd.Theme, Language: wd.Language, Languages: widget.Languages,
-		PreChat: wd.PreChat, Open: open, Offline: wd.Offline.Enabled, Uploads: wd.Uploads, PrivacyText: wd.PrivacyFor(lang)})
+		PreChat: wd.PreChat, Open: open, Offline: wd.Offline.Enabled, Uploads: wd.Uploads, PrivacyText: wd.PrivacyFor(lang),
+		Transcript: wd.Transcript.Enabled && wd.Transcript.MailboxID != ""})
 }
 
 func (wc *webchatAPI) startSession(w http.ResponseWriter, r *http.Request, _ *principal) error {
@@ -656,7 +696,7 @@ func (wc *webchatAPI) visitor(next func(http.ResponseWriter, *http.Request, *vis
 			return nil
 		}
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok && r.URL.Path == apiPrefix+"/chat/ws" {
+		if !ok && (r.URL.Path == apiPrefix+"/chat/ws" || (r.Method == http.MethodGet && r.PathValue("kind") == "files")) {
 			tok = r.URL.Query().Get("token")
 		}
 		v, err := wc.authVisitor(r.Context(), tok)
@@ -738,20 +778,29 @@ func (wc *webchatAPI) messages(w http.ResponseWriter, r *http.Request, v *visito
 	return writeJSON(w, http.StatusOK, messagePage{Items: items, Next: next})
 }
 
-// appendVisitor stores a visitor message; created is false for a resend.
-func (wc *webchatAPI) appendVisitor(ctx context.Context, r *http.Request, v *visitorCtx, in visitorMessage) (webchat.Message, bool, error) {
-	if v.session.EndedAt != nil {
-		return webchat.Message{}, false, atende.Errorf(atende.EConflict, "this chat has ended; start a new one")
-	}
-	in.ClientID = strings.TrimSpace(in.ClientID)
-	if in.ClientID == "" || len(in.ClientID) > 100 {
-		return webchat.Message{}, false, atende.FieldError("client_id", "is required (at most 100 characters), so a resend is not stored twice")
-	}
-	body, err := webchat.Sanitize(in.Body)
-	if err != nil {
+// appendVisitor stores a visitor message, with files when given (then the
+// body is their names); created is false for a resend.
+func (wc *webchatAPI) appendVisitor(ctx context.Context, r *http.Request, v *visitorCtx, in visitorMessage, files []*media.File) (webchat.Message, bool, error) {
+	if err := checkVisitorMessage(v, &in); err != nil {
 		return webchat.Message{}, false, err
 	}
-	e := &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: atende.DirectionIn, Body: body, ClientID: in.ClientID}
+	var body string
+	var data []byte
+	if len(files) > 0 {
+		atts := make([]store.Attachment, len(files))
+		names := make([]string, len(files))
+		for i, f := range files {
+			atts[i], names[i] = store.AttachmentOf(f), f.Name
+		}
+		body = strings.Join(names, ", ")
+		data, _ = json.Marshal(map[string]any{"attachments": atts})
+	} else {
+		var err error
+		if body, err = webchat.Sanitize(in.Body); err != nil {
+			return webchat.Message{}, false, err
+		}
+	}
+	e := &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: atende.DirectionIn, Body: body, ClientID: in.ClientID, Data: data}
 	out, created, err := wc.s.cfg.Store.AppendMessage(ctx, v.actor(r), v.claims.ConversationID, e)
 	if err != nil {
 		return webchat.Message{}, false, err
@@ -760,12 +809,25 @@ func (wc *webchatAPI) appendVisitor(ctx context.Context, r *http.Request, v *vis
 	return m, created, nil
 }
 
+// checkVisitorMessage checks what does not depend on the body: the chat
+// has not ended and the message has a client id.
+func checkVisitorMessage(v *visitorCtx, in *visitorMessage) error {
+	if v.session.EndedAt != nil {
+		return atende.Errorf(atende.EConflict, "this chat has ended; start a new one")
+	}
+	in.ClientID = strings.TrimSpace(in.ClientID)
+	if in.ClientID == "" || len(in.ClientID) > 100 || !utf8.ValidString(in.ClientID) {
+		return atende.FieldError("client_id", "is required (at most 100 characters), so a resend is not stored twice")
+	}
+	return nil
+}
+
 func (wc *webchatAPI) postMessage(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
 	in, err := decodeVisitorMessage(r)
 	if err != nil {
 		return err
 	}
-	m, created, err := wc.appendVisitor(r.Context(), r, v, in)
+	m, created, err := wc.appendVisitor(r.Context(), r, v, in, nil)
 	if err != nil {
 		return err
 	}
@@ -835,21 +897,40 @@ func (wc *webchatAPI) visitorRead(w http.ResponseWriter, r *http.Request, v *vis
 // abandoned and its conversation resolved; a chat an agent holds stays
 // theirs to wrap up.
 func (wc *webchatAPI) end(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
-	ctx, st := r.Context(), wc.s.cfg.Store
-	if v.session.EndedAt == nil && v.session.TaskID != "" && wc.s.cfg.Router != nil {
-		res, err := wc.onEngine(ctx, v.claims.TenantID, func(c *routing.Core, now time.Time) (any, error) {
-			t, ok := c.Task(v.session.TaskID)
-			if !ok || t.State == routing.TaskAssigned || t.State == routing.TaskDone {
-				return false, nil
+	if err := wc.endChat(r.Context(), v.actor(r), v.session, false); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// endChat ends a chat: a task still waiting or offered is cancelled as
+// abandoned and the conversation resolved. With onlyWaiting (the idle
+// timeout), a chat whose task an agent holds is left alone.
+func (wc *webchatAPI) endChat(ctx context.Context, a atende.Actor, cs *store.ChatSession, onlyWaiting bool) error {
+	st := wc.s.cfg.Store
+	if cs.EndedAt == nil && cs.TaskID != "" && wc.s.cfg.Router != nil {
+		res, err := wc.onEngine(ctx, cs.TenantID, func(c *routing.Core, now time.Time) (any, error) {
+			t, ok := c.Task(cs.TaskID)
+			switch {
+			case !ok || t.State == routing.TaskDone:
+				return "gone", nil
+			case t.State == routing.TaskAssigned:
+				return "assigned", nil
 			}
 			_, err := c.Cancel(t.ID, true, now)
-			return err == nil, err
+			return "cancelled", err
 		})
 		if err != nil {
 			return err
 		}
-		if res.(bool) {
-			_, err := st.UpdateConversation(ctx, v.actor(r), v.claims.ConversationID, 0, func(c *atende.Conversation) error {
+		switch res.(string) {
+		case "assigned":
+			if onlyWaiting {
+				return nil
+			}
+		case "cancelled":
+			_, err = st.UpdateConversation(ctx, a, cs.ConversationID, 0, func(c *atende.Conversation) error {
 				if c.Status == atende.StatusOpen || c.Status == atende.StatusPending {
 					c.Status = atende.StatusResolved
 				}
@@ -860,11 +941,7 @@ func (wc *webchatAPI) end(w http.ResponseWriter, r *http.Request, v *visitorCtx)
 			}
 		}
 	}
-	if err := st.EndChatSession(ctx, v.actor(r), v.claims.ConversationID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return st.EndChatSession(ctx, a, cs.ConversationID)
 }
 
 func (wc *webchatAPI) csat(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
@@ -965,194 +1042,595 @@ func (wc *webchatAPI) serveWS(w http.ResponseWriter, r *http.Request, v *visitor
 	}
 	// The Origin was checked against the widget's allowed sites in visitor();
 	// the library's own same-host check would refuse every customer site.
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return nil
 	}
-	c.SetReadLimit(chatWSReadLimit)
+	ws.SetReadLimit(chatWSReadLimit)
 	wc.s.wsClients.Inc()
 	defer wc.s.wsClients.Dec()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-wc.s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	err = wc.streamVisitor(ctx, cancel, c, r, v, after)
+	// No goroutine per connection for the server's stop: the context ends
+	// with the chat channel's.
+	defer context.AfterFunc(wc.ctx, cancel)()
+	c := &chatConn{wc: wc, ws: ws, v: v, ctx: ctx, cancel: cancel, after: after, readSent: v.session.AgentReadSeq, hello: true, waiting: true}
+	leave := wc.hub.Join(v.claims.TenantID, v.claims.ConversationID, c)
+	c.mu.Lock()
+	c.kick() // the first frames and the catch-up, from the store
+	c.mu.Unlock()
+	err = c.readLoop(r)
+	leave()
+	c.mu.Lock()
+	c.dead = true
+	c.mu.Unlock()
 	switch {
-	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
-		c.Close(websocket.StatusNormalClosure, "")
+	case errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
+		ws.Close(websocket.StatusNormalClosure, "")
 	default:
 		wc.s.log.Debug("chat stream ended", "err", err)
-		c.Close(websocket.StatusInternalError, "stream error; reconnect with ?after=<last seq>")
+		ws.Close(websocket.StatusInternalError, "stream error; reconnect with ?after=<last seq>")
 	}
 	return nil
 }
 
-func (wc *webchatAPI) streamVisitor(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, r *http.Request, v *visitorCtx, after int64) error {
-	var wmu sync.Mutex
-	send := func(f wsOut) error {
-		b, err := json.Marshal(f)
+// chatConn is one visitor's WebSocket. Its only long-lived goroutine is the
+// request's own, reading the visitor's frames; what goes to the visitor is
+// written by a goroutine started when there is something to write, which
+// ends when there is no more. The hub's updates are merged into one pending
+// update, so a connection holds no queue however slowly it writes:
+// messages are read from the store by seq when the writer gets to them.
+type chatConn struct {
+	wc     *webchatAPI
+	ws     *websocket.Conn
+	v      *visitorCtx
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	pending webchat.Update
+	hello   bool              // the session frame and the catch-up are still to send
+	queue   *routing.Position // a place in queue to send
+	writing bool              // a writer goroutine runs
+	dead    bool
+	waiting bool // no agent yet: hears its place in queue
+	lastPos *routing.Position
+	ticks   int
+
+	// The writer's own.
+	after    int64 // the last seq looked at
+	readSent int64
+	ended    bool
+}
+
+// Notify merges a hub update and wakes the writer.
+func (c *chatConn) Notify(u webchat.Update) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return
+	}
+	c.pending.Merge(u)
+	if u.AgentID != "" || u.Ended {
+		c.waiting = false
+	}
+	c.kick()
+}
+
+// kick starts the writer unless it runs; c.mu is held.
+func (c *chatConn) kick() {
+	if !c.writing && !c.dead {
+		c.writing = true
+		go c.flush()
+	}
+}
+
+// position records a place in queue from the periodic check: sent on
+// change, and every fifth check anyway as a heartbeat.
+func (c *chatConn) position(state string, p *routing.Position) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if state != "waiting" {
+		c.waiting = false
+		return
+	}
+	c.ticks++
+	if p != nil && (c.lastPos == nil || p.Position != c.lastPos.Position || p.EWTSec != c.lastPos.EWTSec || c.ticks%5 == 0) {
+		c.lastPos, c.queue = p, p
+		c.kick()
+	}
+}
+
+func (c *chatConn) flush() {
+	for {
+		c.mu.Lock()
+		u, hello, q := c.pending, c.hello, c.queue
+		c.pending, c.hello, c.queue = webchat.Update{}, false, nil
+		if c.dead || (u.Empty() && !hello && q == nil) {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if err := c.write(hello, u, q); err != nil {
+			c.mu.Lock()
+			c.dead, c.writing = true, false
+			c.mu.Unlock()
+			if c.ctx.Err() == nil {
+				c.wc.s.log.Debug("chat stream write", "err", err)
+			}
+			c.cancel() // ends the read loop, which closes the socket
+			return
+		}
+	}
+}
+
+func (c *chatConn) send(f wsOut) error {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// write sends what one merged update calls for, in the order a visitor
+// expects: who joined and who types, then the messages, then read marks,
+// the place in queue and the end.
+func (c *chatConn) write(hello bool, u webchat.Update, q *routing.Position) error {
+	wc, v := c.wc, c.v
+	if hello {
+		state, pos := wc.taskState(c.ctx, v.claims.TenantID, v.session)
+		c.mu.Lock()
+		c.waiting = c.waiting && state == "waiting"
+		c.lastPos = pos
+		c.mu.Unlock()
+		if err := c.send(wsOut{Type: "session", State: state, Position: pos}); err != nil {
+			return err
+		}
+		if pos != nil {
+			if err := c.send(wsOut{Type: "queue", State: state, Position: pos}); err != nil {
+				return err
+			}
+		}
+		u.Appended = true
+	}
+	if u.Resync {
+		if err := c.resync(&u); err != nil {
+			return err
+		}
+	}
+	if u.AgentID != "" {
+		name := ""
+		if usr, err := wc.s.cfg.Store.User(c.ctx, v.claims.TenantID, u.AgentID); err == nil {
+			name = usr.Name
+		}
+		if err := c.send(wsOut{Type: "agent_joined", State: "assigned", Agent: name}); err != nil {
+			return err
+		}
+	}
+	if u.Typing != nil {
+		if err := c.send(wsOut{Type: "typing", Side: store.SideAgent, Typing: u.Typing}); err != nil {
+			return err
+		}
+	}
+	if u.Appended {
+		if err := c.catchUp(); err != nil {
+			return err
+		}
+	}
+	if u.ReadSeq > c.readSent {
+		c.readSent = u.ReadSeq
+		if err := c.send(wsOut{Type: "read", Side: store.SideAgent, Seq: u.ReadSeq}); err != nil {
+			return err
+		}
+	}
+	if q != nil {
+		if err := c.send(wsOut{Type: "queue", State: "waiting", Position: q}); err != nil {
+			return err
+		}
+	}
+	if u.Ended && !c.ended {
+		c.ended = true
+		return c.send(wsOut{Type: "ended", State: "ended"})
+	}
+	return nil
+}
+
+// resync re-reads the chat's state after the hub may have missed events:
+// the end, the agents' read mark, an agent who joined.
+func (c *chatConn) resync(u *webchat.Update) error {
+	st, v := c.wc.s.cfg.Store, c.v
+	cs, err := st.ChatSession(c.ctx, v.claims.TenantID, v.claims.ConversationID)
+	if err != nil {
+		return err
+	}
+	conv, err := st.Conversation(c.ctx, v.claims.TenantID, v.claims.ConversationID)
+	if err != nil {
+		return err
+	}
+	u.ReadSeq = max(u.ReadSeq, cs.AgentReadSeq)
+	if cs.EndedAt != nil || conv.Status == atende.StatusResolved || conv.Status == atende.StatusClosed {
+		u.Ended = true
+	}
+	c.mu.Lock()
+	joined := c.waiting && conv.AssigneeID != ""
+	if joined || u.Ended {
+		c.waiting = false
+	}
+	c.mu.Unlock()
+	if joined && u.AgentID == "" {
+		u.AgentID = conv.AssigneeID
+	}
+	return nil
+}
+
+// catchUp sends every visible message after the last seq looked at.
+func (c *chatConn) catchUp() error {
+	for {
+		items, next, err := c.wc.visibleAfter(c.ctx, c.v, c.after)
 		if err != nil {
 			return err
 		}
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		wmu.Lock()
-		defer wmu.Unlock()
-		return c.Write(wctx, websocket.MessageText, b)
-	}
-	// Frames from the visitor go through the same checks as the HTTP
-	// endpoints; what they cause comes back through the bus.
-	go func() {
-		defer cancel()
-		for {
-			_, b, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			if ok, _ := wc.byVisitor.Allow(v.claims.VisitorID); !ok {
-				send(wsOut{Type: "error", Error: atende.ERateLimited})
-				continue
-			}
-			var in wsIn
-			if err := decodeStrict(b, &in); err != nil {
-				send(wsOut{Type: "error", Error: "invalid_json"})
-				continue
-			}
-			switch in.Type {
-			case "message":
-				if _, _, err := wc.appendVisitor(ctx, r, v, visitorMessage{ClientID: in.ClientID, Body: in.Body}); err != nil {
-					send(wsOut{Type: "error", Error: atende.ErrorCode(err), Seq: 0})
-				}
-			case "typing":
-				wc.publishTyping(ctx, v.claims.TenantID, webchat.Typing{ConversationID: v.claims.ConversationID, Side: store.SideVisitor, Typing: in.Typing})
-			case "read":
-				wc.s.cfg.Store.MarkChatRead(ctx, v.actor(r), v.claims.ConversationID, store.SideVisitor, in.Seq)
-			default:
-				send(wsOut{Type: "error", Error: "unknown_type"})
-			}
+		if next == c.after {
+			return nil
 		}
-	}()
-
-	conv := v.claims.ConversationID
-	state, pos := wc.taskState(ctx, v.claims.TenantID, v.session)
-	if err := send(wsOut{Type: "session", State: state, Position: pos}); err != nil {
-		return err
-	}
-	var lastPos *routing.Position
-	if pos != nil {
-		lastPos = pos
-		if err := send(wsOut{Type: "queue", State: state, Position: pos}); err != nil {
-			return err
-		}
-	}
-	catchUp := func() error {
-		for {
-			items, next, err := wc.visibleAfter(ctx, v, after)
-			if err != nil {
+		c.after = next
+		for i := range items {
+			if err := c.send(wsOut{Type: "message", Message: &items[i]}); err != nil {
 				return err
-			}
-			if next == after {
-				return nil
-			}
-			after = next
-			for i := range items {
-				if err := send(wsOut{Type: "message", Message: &items[i]}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	tick := time.NewTicker(wc.positionEvery)
-	defer tick.Stop()
-	waiting := state == "waiting"
-	ticks := 0
-	for {
-		// Subscribe before catching up, so nothing falls between the two.
-		sub := wc.s.cfg.Bus.Subscribe(ctx, v.claims.TenantID)
-		if err := catchUp(); err != nil {
-			return err
-		}
-	live:
-		for {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-tick.C:
-				if !waiting {
-					continue
-				}
-				ticks++
-				st, p := wc.taskState(ctx, v.claims.TenantID, v.session)
-				if st != "waiting" {
-					waiting = false
-					continue
-				}
-				// On change, and every few ticks anyway as a heartbeat.
-				if p != nil && (lastPos == nil || p.Position != lastPos.Position || p.EWTSec != lastPos.EWTSec || ticks%5 == 0) {
-					lastPos = p
-					if err := send(wsOut{Type: "queue", State: st, Position: p}); err != nil {
-						return err
-					}
-				}
-			case e, ok := <-sub:
-				if !ok {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					break live // dropped for falling behind: catch up from the store
-				}
-				if err := wc.forward(ctx, e, v, conv, send, catchUp, &waiting); err != nil {
-					return err
-				}
 			}
 		}
 	}
 }
 
-// forward turns one bus event into what the visitor may see of it.
-func (wc *webchatAPI) forward(ctx context.Context, e atende.Event, v *visitorCtx, conv string, send func(wsOut) error, catchUp func() error, waiting *bool) error {
-	switch e.Type {
-	case "conversation.event_appended":
-		if e.Subject == conv {
-			return catchUp()
+// readLoop handles the visitor's frames with the same checks as the HTTP
+// endpoints; what they cause comes back through the hub.
+func (c *chatConn) readLoop(r *http.Request) error {
+	wc, v := c.wc, c.v
+	for {
+		_, b, err := c.ws.Read(c.ctx)
+		if err != nil {
+			return err
 		}
-	case webchat.EventTyping:
-		var t webchat.Typing
-		if json.Unmarshal(e.Data, &t) == nil && t.ConversationID == conv && t.Side == store.SideAgent {
-			return send(wsOut{Type: "typing", Side: store.SideAgent, Typing: &t.Typing})
+		if ok, _ := wc.byVisitor.Allow(v.claims.VisitorID); !ok {
+			c.send(wsOut{Type: "error", Error: atende.ERateLimited})
+			continue
 		}
-	case "chat.read":
-		var rd store.ChatRead
-		if json.Unmarshal(e.Data, &rd) == nil && rd.ConversationID == conv && rd.Side == store.SideAgent {
-			return send(wsOut{Type: "read", Side: store.SideAgent, Seq: rd.Seq})
+		var in wsIn
+		if err := decodeStrict(b, &in); err != nil {
+			c.send(wsOut{Type: "error", Error: "invalid_json"})
+			continue
 		}
-	case "chat.ended":
-		if e.Subject == conv {
-			return send(wsOut{Type: "ended", State: "ended"})
-		}
-	case "conversation.updated":
-		var c atende.Conversation
-		if e.Subject == conv && json.Unmarshal(e.Data, &c) == nil && (c.Status == atende.StatusResolved || c.Status == atende.StatusClosed) {
-			*waiting = false
-			return send(wsOut{Type: "ended", State: "ended"})
-		}
-	case "task.accepted":
-		var d struct {
-			Task routing.Task `json:"task"`
-		}
-		if json.Unmarshal(e.Data, &d) == nil && d.Task.ConversationID == conv && d.Task.Channel == atende.ChannelChat {
-			*waiting = false
-			name := ""
-			if u, err := wc.s.cfg.Store.User(ctx, v.claims.TenantID, d.Task.AgentID); err == nil {
-				name = u.Name
+		switch in.Type {
+		case "message":
+			if _, _, err := wc.appendVisitor(c.ctx, r, v, visitorMessage{ClientID: in.ClientID, Body: in.Body}, nil); err != nil {
+				c.send(wsOut{Type: "error", Error: atende.ErrorCode(err)})
 			}
-			return send(wsOut{Type: "agent_joined", State: "assigned", Agent: name})
+		case "typing":
+			wc.publishTyping(c.ctx, v.claims.TenantID, webchat.Typing{ConversationID: v.claims.ConversationID, Side: store.SideVisitor, Typing: in.Typing})
+		case "read":
+			wc.s.cfg.Store.MarkChatRead(c.ctx, v.actor(r), v.claims.ConversationID, store.SideVisitor, in.Seq)
+		default:
+			c.send(wsOut{Type: "error", Error: "unknown_type"})
 		}
 	}
-	return nil
+}
+
+// tickPositions tells every waiting visitor connected to this node their
+// place in queue: one call on each tenant's routing engine for all of them.
+func (wc *webchatAPI) tickPositions(ctx context.Context) {
+	if wc.s.cfg.Router == nil {
+		return
+	}
+	for _, tenantID := range wc.hub.Tenants() {
+		waiting := map[string][]*chatConn{} // task id -> connections
+		wc.hub.Each(tenantID, func(_ string, l webchat.Listener) {
+			c, ok := l.(*chatConn)
+			if !ok {
+				return
+			}
+			c.mu.Lock()
+			if c.waiting && !c.hello && c.v.session.TaskID != "" {
+				waiting[c.v.session.TaskID] = append(waiting[c.v.session.TaskID], c)
+			}
+			c.mu.Unlock()
+		})
+		if len(waiting) == 0 {
+			continue
+		}
+		type answer struct {
+			state string
+			pos   *routing.Position
+		}
+		res, err := wc.onEngine(ctx, tenantID, func(core *routing.Core, _ time.Time) (any, error) {
+			out := make(map[string]answer, len(waiting))
+			for id := range waiting {
+				t, ok := core.Task(id)
+				switch {
+				case !ok || t.State == routing.TaskDone:
+					out[id] = answer{state: "ended"}
+				case t.State == routing.TaskAssigned:
+					out[id] = answer{state: "assigned"}
+				default:
+					a := answer{state: "waiting"}
+					if p, ok := core.Position(id); ok {
+						a.pos = &p
+					}
+					out[id] = a
+				}
+			}
+			return out, nil
+		})
+		if err != nil {
+			continue
+		}
+		for id, a := range res.(map[string]answer) {
+			for _, c := range waiting[id] {
+				c.position(a.state, a.pos)
+			}
+		}
+	}
+}
+
+// touchVisitors records that the visitors connected to this node are
+// there, for the idle timeout.
+func (wc *webchatAPI) touchVisitors(ctx context.Context) {
+	for _, tenantID := range wc.hub.Tenants() {
+		var convs []string
+		wc.hub.Each(tenantID, func(conv string, _ webchat.Listener) {
+			if len(convs) == 0 || convs[len(convs)-1] != conv {
+				convs = append(convs, conv)
+			}
+		})
+		slices.Sort(convs)
+		convs = slices.Compact(convs)
+		if err := wc.s.cfg.Store.TouchChatVisitors(ctx, tenantID, convs, wc.now()); err != nil {
+			wc.s.log.Warn("webchat: record connected visitors", "tenant_id", tenantID, "err", err)
+		}
+	}
+}
+
+// dangerousSniffs are contents a browser would run as a page whatever the
+// declared type.
+var dangerousSniffs = []string{"text/html", "text/xml"}
+
+// visitorUploadCheck checks a visitor's file against the widget's limits:
+// the declared type must be one the widget takes, and the content must not
+// contradict it (a PNG must look like a PNG; nothing may look like a page).
+func visitorUploadCheck(wd *widget.Widget) func(up upload, sniffed string, size int64) error {
+	return func(up upload, sniffed string, size int64) error {
+		if wd.Uploads.MaxBytes == 0 {
+			return atende.FieldError("file", "this chat does not take files")
+		}
+		if size > wd.Uploads.MaxBytes {
+			return &decodeError{"body_too_large", "the file must be at most " + strconv.FormatInt(wd.Uploads.MaxBytes, 10) + " bytes (uploads.max_bytes)", "file"}
+		}
+		if err := wd.UploadAllowed(up.Declared, size); err != nil {
+			return err
+		}
+		known := sniffFamily(up.Declared) != ""
+		switch {
+		case slices.Contains(dangerousSniffs, sniffed),
+			known && sniffed != up.Declared && !slices.Contains(wd.Uploads.MIMETypes, sniffed),
+			known && sniffFamily(sniffed) != sniffFamily(up.Declared):
+			return atende.FieldError("file", "the file's content is not of the type %q it claims", up.Declared)
+		}
+		return nil
+	}
+}
+
+// uploadFile stores a visitor's file and appends a visitor message carrying
+// it. Like a message, a resend with the same client_id stores nothing new.
+func (wc *webchatAPI) uploadFile(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	ctx := r.Context()
+	in := visitorMessage{ClientID: r.URL.Query().Get("client_id")}
+	if err := checkVisitorMessage(v, &in); err != nil {
+		return err
+	}
+	a := v.actor(r)
+	f, err := wc.s.putMedia(ctx, r, a, v.widget.Uploads.MaxBytes, visitorUploadCheck(v.widget))
+	if err != nil {
+		return err
+	}
+	m, created, err := wc.appendVisitor(ctx, r, v, in, []*media.File{f})
+	if err != nil || !created {
+		// Nothing refers to the file: a failed append or a resend.
+		wc.s.cfg.Store.DeleteMedia(context.WithoutCancel(ctx), a, f.ID)
+		if ms, merr := wc.s.mediaStore(); merr == nil {
+			ms.Delete(a.TenantID, f.ID)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, m)
+}
+
+// downloadFile serves a file of the visitor's own chat: one a message the
+// visitor sees carries. Anything else is not found.
+func (wc *webchatAPI) downloadFile(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	if r.PathValue("kind") != "files" {
+		return atende.Errorf(atende.ENotFound, "file not found")
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	f, err := wc.s.cfg.Store.CustomerAttachment(r.Context(), v.claims.TenantID, v.claims.ConversationID, id)
+	if err != nil {
+		return err
+	}
+	return wc.s.serveMedia(w, r, f)
+}
+
+type transcriptInput struct {
+	// Email to send to; default: the email the visitor gave.
+	Email string `json:"email,omitempty"`
+}
+
+type transcriptOutput struct {
+	Queued bool `json:"queued"`
+}
+
+// transcript emails the visitor the chat so far: every message they see,
+// who wrote it and when, in the tenant's time zone and the visitor's
+// language, through the outbound mail queue.
+func (wc *webchatAPI) transcript(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
+	ctx, st := r.Context(), wc.s.cfg.Store
+	var in transcriptInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	tr := v.widget.Transcript
+	if !tr.Enabled || tr.MailboxID == "" || wc.s.cfg.Email == nil {
+		return atende.Errorf(atende.EConflict, "this chat does not send transcripts")
+	}
+	mb, err := st.Mailbox(ctx, v.claims.TenantID, tr.MailboxID)
+	if atende.ErrorCode(err) == atende.ENotFound || (err == nil && mb.SMTP == nil) {
+		return atende.Errorf(atende.EConflict, "this chat does not send transcripts")
+	}
+	if err != nil {
+		return err
+	}
+	contact, err := st.Contact(ctx, v.claims.TenantID, v.session.ContactID)
+	if err != nil {
+		return err
+	}
+	to := in.Email
+	if to == "" {
+		for _, id := range contact.Identities {
+			if id.Kind == atende.IdentityEmail {
+				to = id.Value
+				break
+			}
+		}
+	}
+	if to, err = atende.NormalizeEmail(to); err != nil {
+		return atende.FieldError("email", "is required: an email address to send the transcript to")
+	}
+	c, err := st.Conversation(ctx, v.claims.TenantID, v.claims.ConversationID)
+	if err != nil {
+		return err
+	}
+	tn, err := st.Tenant(ctx, v.claims.TenantID)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(tn.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	lang := v.session.Language
+	if !slices.Contains(widget.Languages, lang) {
+		lang = v.widget.Language
+	}
+	text, err := wc.transcriptText(ctx, v, c, contact.Name, lang, loc)
+	if err != nil {
+		return err
+	}
+	if err := st.TakeChatTranscript(ctx, v.actor(r), c.ID, maxTranscripts); err != nil {
+		return err
+	}
+	subject := strings.ReplaceAll(i18n.T(lang, "webchat.transcript.subject"), "{{protocol}}", c.Protocol)
+	if _, _, err := wc.s.cfg.Email.Send(ctx, v.actor(r), mb, nil, email.Compose{To: []string{to}, Subject: subject, Text: text, Kind: "transcript", NoSignature: true}); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, transcriptOutput{Queued: true})
+}
+
+// transcriptText writes the chat as plain text: a heading with the
+// protocol, then "[date time] Name: text" per message, files listed by name.
+func (wc *webchatAPI) transcriptText(ctx context.Context, v *visitorCtx, c *atende.Conversation, visitorName, lang string, loc *time.Location) (string, error) {
+	st := wc.s.cfg.Store
+	var b strings.Builder
+	b.WriteString(strings.ReplaceAll(i18n.T(lang, "webchat.transcript.heading"), "{{protocol}}", c.Protocol))
+	b.WriteString("\n\n")
+	if visitorName == "" {
+		visitorName = i18n.T(lang, "webchat.transcript.visitor")
+	}
+	agents := map[string]string{}
+	for after := int64(0); ; {
+		evs, err := st.Timeline(ctx, v.claims.TenantID, c.ID, after, 500)
+		if err != nil {
+			return "", err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		after = evs[len(evs)-1].Seq
+		for _, e := range evs {
+			m, ok := webchat.VisibleOne(e)
+			if !ok {
+				continue
+			}
+			who := visitorName
+			if m.Author == "agent" {
+				name, ok := agents[e.AuthorID]
+				if !ok {
+					name = i18n.T(lang, "webchat.transcript.agent")
+					if u, err := st.User(ctx, v.claims.TenantID, e.AuthorID); err == nil && u.Name != "" {
+						name = u.Name
+					}
+					agents[e.AuthorID] = name
+				}
+				who = name
+			}
+			fmt.Fprintf(&b, "[%s] %s:", m.At.In(loc).Format("2006-01-02 15:04"), who)
+			if len(m.Attachments) > 0 {
+				names := make([]string, len(m.Attachments))
+				for i, a := range m.Attachments {
+					names[i] = a.Name
+				}
+				fmt.Fprintf(&b, " %s: %s\n", i18n.T(lang, "webchat.transcript.files"), strings.Join(names, ", "))
+				continue
+			}
+			b.WriteString(" ")
+			b.WriteString(strings.ReplaceAll(m.Body, "\n", "\n    "))
+			b.WriteString("\n")
+		}
+	}
+	return b.String(), nil
+}
+
+// endIdle ends chats still waiting for an agent whose visitor has been
+// neither connected nor writing for the widget's idle timeout, as POST
+// /chat/end does. Any node may run it: ending is idempotent and the task is
+// cancelled through the tenant's routing engine.
+func (wc *webchatAPI) endIdle(ctx context.Context) {
+	st := wc.s.cfg.Store
+	tenants, err := st.ChatTenants(ctx)
+	if err != nil {
+		wc.s.log.Warn("webchat: idle sweep", "err", err)
+		return
+	}
+	for _, tenantID := range tenants {
+		widgets, err := st.ChatWidgets(ctx, tenantID, store.ListOptions{Limit: 200})
+		if err != nil {
+			wc.s.log.Warn("webchat: idle sweep", "tenant_id", tenantID, "err", err)
+			continue
+		}
+		for _, wd := range widgets.Items {
+			if wd.IdleTimeoutMin == 0 {
+				continue
+			}
+			before := wc.now().Add(-time.Duration(wd.IdleTimeoutMin) * time.Minute)
+			idle, err := st.IdleChatSessions(ctx, tenantID, wd.ID, before, 200)
+			if err != nil {
+				wc.s.log.Warn("webchat: idle sweep", "tenant_id", tenantID, "err", err)
+				continue
+			}
+			for i := range idle {
+				a := atende.Actor{TenantID: tenantID, Kind: "system", Name: "webchat idle timeout"}
+				if err := wc.endChat(ctx, a, &idle[i], true); err != nil {
+					wc.s.log.Warn("webchat: end an idle chat", "conversation_id", idle[i].ConversationID, "err", err)
+				}
+			}
+		}
+	}
 }

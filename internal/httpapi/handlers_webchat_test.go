@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -481,4 +482,192 @@ func TestWebChatResumeReroutesAnUnansweredChat(t *testing.T) {
 	if !again.Resumed || again.ConversationID != s.ConversationID || again.State != "waiting" || after.TaskID == cs.TaskID {
 		t.Fatalf("resume after the task ended: %+v, task %s -> %s", again, cs.TaskID, after.TaskID)
 	}
+}
+
+// TestWebChatFiles: a visitor sends files within the widget's limits (the
+// declared type and the content both checked), a resend stores nothing new,
+// files show on the visitor's messages and stream, and a visitor downloads
+// only files of their own chat that they see: not another visitor's, not a
+// note's, not another tenant's.
+func TestWebChatFiles(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	s := a.startChat(a.ids["chat_widget"], chatIn)
+	ws := a.dialChat(ctx, s.Token, 0)
+	readFrame(t, ws, "session")
+	send := func(token, name, ct string, body []byte, clientID string, out any) *http.Response {
+		return a.upload(apiPrefix+"/chat/files?name="+url.QueryEscape(name)+"&client_id="+clientID, token, ct, body, map[string]string{"Origin": shopOrigin}, out)
+	}
+
+	var m webchat.Message
+	if r := send(s.Token, "captura.png", "image/png", pngBytes, "f1", &m); r.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", r.StatusCode, readAll(t, r))
+	}
+	if m.Author != "visitor" || m.ClientID != "f1" || len(m.Attachments) != 1 || m.Attachments[0].Name != "captura.png" || m.Attachments[0].ContentType != "image/png" {
+		t.Fatalf("visitor file message %+v", m)
+	}
+	var again webchat.Message
+	if r := send(s.Token, "captura.png", "image/png", pngBytes, "f1", &again); r.StatusCode != 200 || again.Seq != m.Seq || again.Attachments[0].ID != m.Attachments[0].ID {
+		t.Fatalf("resend: %d %+v", r.StatusCode, again)
+	}
+	if f := readFrame(t, ws, "message"); f.Message.Seq != m.Seq || len(f.Message.Attachments) != 1 {
+		t.Fatalf("file message on the stream %+v", f.Message)
+	}
+
+	// The widget's limits: type, content, size, a client id.
+	wantProblem(t, send(s.Token, "x.zip", "application/zip", []byte("PK\x03\x04"), "f2", nil), 400, atende.EInvalid, "file")
+	wantProblem(t, send(s.Token, "x.png", "image/png", []byte("<html><script>alert(1)</script>"), "f3", nil), 400, atende.EInvalid, "file")
+	wantProblem(t, send(s.Token, "x.pdf", "application/pdf", pngBytes, "f4", nil), 400, atende.EInvalid, "file")
+	big := append(append([]byte{}, pngBytes...), make([]byte, 5<<20)...)
+	wantProblem(t, send(s.Token, "big.png", "image/png", big, "f5", nil), 413, "body_too_large", "file")
+	wantProblem(t, send(s.Token, "x.png", "image/png", pngBytes, "", nil), 400, atende.EInvalid, "client_id")
+
+	// An agent's file reaches the visitor; a note's does not.
+	var agentFile, noteFile mediaOutput
+	a.upload(apiPrefix+"/media?name=guia.pdf", a.tokens["agent"], "application/pdf", []byte("%PDF-1.4 guia"), nil, &agentFile)
+	a.upload(apiPrefix+"/media?name=interno.pdf", a.tokens["agent"], "application/pdf", []byte("%PDF-1.4 interno"), nil, &noteFile)
+	a.do("POST", apiPrefix+"/conversations/"+s.ConversationID+"/messages", a.tokens["agent"], map[string]any{"channel": "chat", "body": "Aquí la guía", "attachments": []string{agentFile.ID}}, nil, nil)
+	a.do("POST", apiPrefix+"/conversations/"+s.ConversationID+"/notes", a.tokens["agent"], map[string]any{"body": "interno", "attachments": []string{noteFile.ID}}, nil, nil)
+	if f := readFrame(t, ws, "message"); f.Message.Author != "agent" || len(f.Message.Attachments) != 1 || f.Message.Attachments[0].ID != agentFile.ID {
+		t.Fatalf("agent file on the visitor's stream %+v", f.Message)
+	}
+	var page messagePage
+	a.chatDo("GET", "/chat/messages?after=0", s.Token, nil, &page)
+	if len(page.Items) != 2 || len(page.Items[0].Attachments) != 1 || len(page.Items[1].Attachments) != 1 {
+		t.Fatalf("visitor's messages %+v", page.Items)
+	}
+
+	get := func(id, token string, header bool) *http.Response {
+		path := apiPrefix + "/chat/files/" + id
+		if header {
+			return a.do("GET", path, token, nil, map[string]string{"Origin": shopOrigin}, nil)
+		}
+		return a.do("GET", path+"?token="+url.QueryEscape(token), "", nil, map[string]string{"Origin": shopOrigin}, nil)
+	}
+	for _, id := range []string{m.Attachments[0].ID, agentFile.ID} {
+		r := get(id, s.Token, false)
+		if r.StatusCode != 200 || r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Content-Security-Policy") != "sandbox" {
+			t.Fatalf("visitor download %s: %d %v", id, r.StatusCode, r.Header)
+		}
+	}
+	if r := get(m.Attachments[0].ID, s.Token, true); r.StatusCode != 200 || readAll(t, r) != string(pngBytes) {
+		t.Fatalf("download with the header: %d", r.StatusCode)
+	}
+	other := a.startChat(a.ids["chat_widget"], map[string]any{"name": "Bea", "email": "bea@example.com", "consent": true})
+	var bFile mediaOutput
+	a.upload(apiPrefix+"/media?name=b.pdf", a.tokens["b-admin"], "application/pdf", []byte("%PDF-1.4 b"), nil, &bFile)
+	for name, id := range map[string]string{"a note's file": noteFile.ID, "a file on no message": a.ids["media"], "another tenant's": bFile.ID, "no file": atende.NewID()} {
+		wantProblem(t, get(id, s.Token, false), 404, atende.ENotFound, "")
+		_ = name
+	}
+	wantProblem(t, get(m.Attachments[0].ID, other.Token, false), 404, atende.ENotFound, "")
+	wantProblem(t, get(m.Attachments[0].ID, "", false), 401, atende.EUnauthorized, "")
+	wantProblem(t, a.do("GET", apiPrefix+"/chat/other/"+m.Attachments[0].ID, s.Token, nil, nil, nil), 404, atende.ENotFound, "")
+}
+
+// TestWebChatTranscript: without a transcript mailbox the widget says so
+// (409); with one, the visitor's transcript is queued as an email with every
+// message they see, the agent's name and the protocol, in their language,
+// at most three times.
+func TestWebChatTranscript(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	s := a.startChat(a.ids["chat_widget"], chatIn)
+	var cfg widgetConfig
+	a.chatDo("GET", "/chat/"+a.ids["chat_widget"]+"/config", "", nil, &cfg)
+	if cfg.Transcript {
+		t.Fatal("transcript offered without a mailbox")
+	}
+	wantProblem(t, a.chatDo("POST", "/chat/transcript", s.Token, map[string]any{}, nil), 409, atende.EConflict, "")
+
+	admin := a.tokens["admin"]
+	var mb map[string]any
+	a.do("POST", apiPrefix+"/mailboxes", admin, map[string]any{"name": "Chat", "address": "chat@tenant-a.es", "queue_id": a.ids["queue"],
+		"smtp": map[string]any{"host": "smtp.tenant-a.es", "user": "chat", "password": "secret"}}, nil, &mb)
+	wantProblem(t, a.do("PATCH", apiPrefix+"/chat-widgets/"+a.ids["chat_widget"], admin, map[string]any{"transcript": map[string]any{"enabled": true, "mailbox_id": a.ids["mailbox"]}},
+		map[string]string{"If-Match": "*"}, nil), 400, atende.EInvalid, "transcript.mailbox_id")
+	if r := a.do("PATCH", apiPrefix+"/chat-widgets/"+a.ids["chat_widget"], admin, map[string]any{"transcript": map[string]any{"enabled": true, "mailbox_id": mb["id"]}},
+		map[string]string{"If-Match": "*"}, nil); r.StatusCode != 200 {
+		t.Fatalf("enable transcripts: %d %s", r.StatusCode, readAll(t, r))
+	}
+	a.chatDo("GET", "/chat/"+a.ids["chat_widget"]+"/config", "", nil, &cfg)
+	if !cfg.Transcript {
+		t.Fatal("transcript not offered")
+	}
+
+	a.chatDo("POST", "/chat/messages", s.Token, map[string]string{"client_id": "t1", "body": "Necesito ayuda con el pedido"}, nil)
+	a.addNoteTo(s.ConversationID, a.tokens["agent"], "nota secreta")
+	a.do("POST", apiPrefix+"/conversations/"+s.ConversationID+"/messages", a.tokens["agent"], map[string]any{"channel": "chat", "body": "Claro, digame el numero"}, nil, nil)
+	var out transcriptOutput
+	if r := a.chatDo("POST", "/chat/transcript", s.Token, map[string]any{}, &out); r.StatusCode != 202 || !out.Queued {
+		t.Fatalf("transcript: %d %s", r.StatusCode, readAll(t, r))
+	}
+	mails, err := a.store.OutboundMails(ctx, a.tenant["a"].ID, "")
+	if err != nil || len(mails) != 1 || mails[0].Recipients[0] != "ana@example.com" || mails[0].Kind != "transcript" {
+		t.Fatalf("queued mail %+v %v", mails, err)
+	}
+	f, err := a.srv.cfg.Email.Media.Open(a.tenant["a"].ID, mails[0].RawMediaID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(f)
+	f.Close()
+	text := strings.NewReplacer("=\r\n", "", "=\n", "").Replace(string(raw))
+	conv, _ := a.store.Conversation(ctx, a.tenant["a"].ID, s.ConversationID)
+	for _, want := range []string{conv.Protocol, "Necesito ayuda con el pedido", "User agent: Claro, digame el numero", "Ana Visitante: "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "nota secreta") {
+		t.Error("the transcript holds an internal note")
+	}
+	wantProblem(t, a.chatDo("POST", "/chat/transcript", s.Token, map[string]any{"email": "no es correo"}, nil), 400, atende.EInvalid, "email")
+	for i := 0; i < 2; i++ {
+		if r := a.chatDo("POST", "/chat/transcript", s.Token, map[string]any{"email": "otra@example.com"}, nil); r.StatusCode != 202 {
+			t.Fatalf("transcript %d: %d", i+2, r.StatusCode)
+		}
+	}
+	wantProblem(t, a.chatDo("POST", "/chat/transcript", s.Token, map[string]any{}, nil), 429, atende.ERateLimited, "")
+}
+
+// TestWebChatIdleTimeout: a waiting chat whose visitor has gone quiet for
+// the widget's idle timeout is ended as abandoned; a connected visitor's
+// chat and an accepted one are left alone.
+func TestWebChatIdleTimeout(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	tenant := a.tenant["a"].ID
+	quiet := a.startChat(a.ids["chat_widget"], chatIn)
+	connected := a.startChat(a.ids["chat_widget"], map[string]any{"name": "Bea", "email": "bea@example.com", "consent": true})
+	ws := a.dialChat(ctx, connected.Token, 0)
+	readFrame(t, ws, "session")
+
+	start := time.Now()
+	now := start.Add(10 * time.Minute)
+	wc := &webchatAPI{s: a.srv, hub: webchat.NewHub(ctx, a.srv.cfg.Bus, nil), now: func() time.Time { return now }}
+	wc.endIdle(ctx)
+	cs, _ := a.store.ChatSession(ctx, tenant, quiet.ConversationID)
+	if cs.EndedAt != nil {
+		t.Fatal("a chat idle for less than its timeout ended")
+	}
+	// Over half an hour later: the node recorded the connected visitor (as
+	// it does every minute for its sockets), nobody touched the quiet chat.
+	now = start.Add(31 * time.Minute)
+	if err := a.store.TouchChatVisitors(ctx, tenant, []string{connected.ConversationID}, now); err != nil {
+		t.Fatal(err)
+	}
+	wc.endIdle(ctx)
+	cs, _ = a.store.ChatSession(ctx, tenant, quiet.ConversationID)
+	var tv taskView
+	a.do("GET", apiPrefix+"/tasks/"+cs.TaskID, a.tokens["admin"], nil, nil, &tv)
+	c, _ := a.store.Conversation(ctx, tenant, quiet.ConversationID)
+	if cs.EndedAt == nil || tv.State != routing.TaskDone || tv.Outcome != routing.OutcomeAbandoned || c.Status != atende.StatusResolved {
+		t.Fatalf("idle chat: ended %v, task %+v, conversation %s", cs.EndedAt, tv.Task, c.Status)
+	}
+	if other, _ := a.store.ChatSession(ctx, tenant, connected.ConversationID); other.EndedAt != nil {
+		t.Fatal("a connected visitor's chat ended")
+	}
+	// Sweeping again (another node, the next minute) changes nothing.
+	wc.endIdle(ctx)
 }

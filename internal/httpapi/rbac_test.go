@@ -15,6 +15,7 @@ func fixtureFor(path string) string {
 		"/dispositions/": "disposition", "/contact-fields/": "field", "/contacts/": "contact",
 		"/contact-merges/": "merge", "/conversations/": "conversation", "/tokens/": "token", "/users/": "user",
 		"/tasks/": "task", "/mailboxes/": "mailbox", "/chat-widgets/": "chat_widget",
+		"/canned-responses/": "canned", "/media/": "media", "/webhooks/": "webhook",
 	} {
 		if strings.HasPrefix(path, prefix) {
 			return kind
@@ -127,7 +128,7 @@ func TestTenantIsolation(t *testing.T) {
 	// Lookups by value must not cross tenants either.
 	for _, q := range []string{
 		"/contacts?q=612345678", "/contacts?q=maria", "/contacts/lookup?kind=phone&value=%2B34612345678",
-		"/conversations?contact_id=" + a.ids["contact"], "/users?q=agent", "/audit?entity_id=" + a.ids["queue"],
+		"/conversations?contact_id=" + a.ids["contact"], "/conversations?q=maria", "/conversations?q=612345678", "/users?q=agent", "/audit?entity_id=" + a.ids["queue"],
 		"/events?after=0",
 	} {
 		resp := a.do("GET", apiPrefix+q, token, nil, nil, nil)
@@ -154,6 +155,8 @@ func (a *testAPI) validBody(rt route) any {
 		return map[string]any{"source_id": atende.NewID()}
 	case "/users/{id}/password":
 		return map[string]any{"password": "a-long-enough-password"}
+	case "/canned-responses/{id}/render":
+		return map[string]any{"conversation_id": a.ids["conversation"]}
 	case "/tasks/{id}/transfer":
 		return map[string]any{"queue_id": a.ids["queue"]}
 	case "/users/{id}/state":

@@ -17,6 +17,8 @@ import (
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/secrets"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/wallboard"
+	"github.com/atende/atende/internal/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -40,6 +42,12 @@ type Config struct {
 	// UI serves the web app at "/": every GET the API and the operational
 	// endpoints do not answer, except under /api/; nil: no web app.
 	UI http.Handler
+	// Webhooks decides which addresses webhooks may be registered for;
+	// nil: public https addresses only.
+	Webhooks *webhook.Guard
+	// Wallboard keeps the supervisors' live wallboards; nil: the server
+	// runs its own.
+	Wallboard *wallboard.Hub
 }
 
 // Server is the HTTP handler of atende.
@@ -59,6 +67,8 @@ type Server struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	wallboard *wallboard.Hub
 
 	openapiOnce sync.Once
 	openapiDoc  []byte
@@ -99,10 +109,16 @@ func New(cfg Config) (*Server, error) {
 	s.routesConfig()
 	s.routesContacts()
 	s.routesConversations()
+	s.routesCanned()
 	s.routesEvents()
 	s.routesTasks()
 	s.routesEmail()
+	s.routesEmailView()
 	s.routesWebchat()
+	s.routesSurveys()
+	s.routesReports()
+	s.routesWallboard()
+	s.routesWebhooks()
 	s.routesOps()
 	s.wg.Add(1)
 	go s.sweep()

@@ -29,7 +29,7 @@ func (a *testAPI) dialEvents(ctx context.Context, token string, after int64) *we
 
 func readEvent(t *testing.T, ctx context.Context, c *websocket.Conn) atende.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	_, b, err := c.Read(ctx)
 	if err != nil {
@@ -118,6 +118,68 @@ func TestEventPolling(t *testing.T) {
 	for _, e := range page.Items {
 		if strings.HasPrefix(e.Type, "token.") || strings.HasPrefix(e.Type, "conversation.") {
 			t.Fatalf("planner sees %s", e.Type)
+		}
+	}
+}
+
+// TestDesktopStreamCarriesVisitorTyping: a visitor's typing reaches the
+// desktop's stream as a transient chat.typing event (id 0) without moving
+// the cursor, and the next stored event follows as usual; another visitor's
+// socket hears nothing of this chat.
+func TestDesktopStreamCarriesVisitorTyping(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	s := a.startChat(a.ids["chat_widget"], chatIn)
+	other := a.startChat(a.ids["chat_widget"], map[string]any{"name": "Bea", "email": "bea@example.com", "consent": true})
+	otherWS := a.dialChat(ctx, other.Token, 0)
+	readFrame(t, otherWS, "session")
+	desk := a.dialEvents(ctx, a.tokens["agent"], -1)
+	// Typing is transient: what is sent before the stream has subscribed is
+	// gone, so the visitor keeps signalling (as the widget does while
+	// typing) until the desktop hears it.
+	var e atende.Event
+	for try := 0; ; try++ {
+		if r := a.chatDo("POST", "/chat/typing", s.Token, map[string]any{"typing": true}, nil); r.StatusCode != 204 {
+			t.Fatalf("typing: %d", r.StatusCode)
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, b, err := desk.Read(rctx)
+		cancel()
+		if err == nil {
+			if err := json.Unmarshal(b, &e); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if try == 15 {
+			t.Fatalf("no typing on the desktop stream: %v", err)
+		}
+	}
+	var d struct {
+		ConversationID string `json:"conversation_id"`
+		Side           string `json:"side"`
+		Typing         bool   `json:"typing"`
+	}
+	json.Unmarshal(e.Data, &d)
+	if e.Type != "chat.typing" || e.ID != 0 || d.ConversationID != s.ConversationID || d.Side != "visitor" || !d.Typing {
+		t.Fatalf("typing on the desktop stream: %+v %s", e, e.Data)
+	}
+	a.chatDo("POST", "/chat/messages", s.Token, map[string]string{"client_id": "x1", "body": "hola"}, nil)
+	if e := readEvent(t, ctx, desk); e.ID == 0 || e.Type != "conversation.event_appended" {
+		t.Fatalf("after typing: %+v", e)
+	}
+	// The other visitor's socket stays quiet: no message, no typing.
+	rctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	for {
+		_, b, err := otherWS.Read(rctx)
+		if err != nil {
+			break
+		}
+		var f wsOut
+		json.Unmarshal(b, &f)
+		if f.Type != "queue" {
+			t.Fatalf("another chat's visitor got %s", b)
 		}
 	}
 }
