@@ -2,8 +2,9 @@ import { defineConfig } from 'vite';
 
 // One SPA (index.html: agent desktop, supervisor and admin views) built into
 // dist/, which the Go binary embeds (web/embed.go). The customer chat widget
-// will be a second, separate input here (src/widget/), so that customers'
-// sites never load the desktop's code.
+// (src/widget/) is a separate build, vite.widget.config.ts, run after this
+// one: a single dist/widget.js, so that customers' sites never load the
+// desktop's code.
 export default defineConfig({
   esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
   build: {

@@ -5,6 +5,8 @@
 import type { ComponentType } from 'preact';
 import type { Key } from '../i18n';
 import { Desktop } from '../desktop/Desktop';
+import { Reports } from '../reports'; // loads its page on first use
+import { Wallboard } from '../supervisor'; // loads its page on first use
 
 export interface AppEntry {
   path: string;
@@ -15,6 +17,8 @@ export interface AppEntry {
 
 export const apps: AppEntry[] = [
   { path: '/desktop', title: 'app.desktop', permission: 'tasks:work', component: Desktop },
+  { path: '/reports', title: 'app.reports', permission: 'reports:read', component: Reports },
+  { path: '/wallboard', title: 'app.wallboard', permission: 'wallboard:read', component: Wallboard },
   // { path: '/supervisor', title: 'app.supervisor', permission: 'users:read', component: Supervisor },
   // { path: '/admin', title: 'app.admin', permission: 'config:write', component: Admin },
 ];

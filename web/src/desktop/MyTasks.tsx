@@ -3,7 +3,7 @@ import type { Task } from '../lib/api';
 import { useNow, useSession } from '../app/session';
 import type { Lookup } from './Desktop';
 
-export function MyTasks({ tasks, lookup }: { tasks: Task[]; lookup: Lookup }) {
+export function MyTasks({ tasks, lookup, onOpen }: { tasks: Task[]; lookup: Lookup; onOpen: (task: Task) => void }) {
   const { fmt } = useSession();
   const now = useNow();
   return (
@@ -25,6 +25,9 @@ export function MyTasks({ tasks, lookup }: { tasks: Task[]; lookup: Lookup }) {
               <th scope="col" class="num">
                 {t('tasks.duration')}
               </th>
+              <th scope="col">
+                <span class="sr-only">{t('tasks.actions')}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -37,6 +40,13 @@ export function MyTasks({ tasks, lookup }: { tasks: Task[]; lookup: Lookup }) {
                 <td>{lookup.customer(task)}</td>
                 <td>{task.accepted_at ? fmt.time(task.accepted_at) : '—'}</td>
                 <td class="num">{task.accepted_at ? fmt.duration((now - Date.parse(task.accepted_at)) / 1000) : '—'}</td>
+                <td class="num">
+                  {task.conversation_id && (
+                    <button type="button" class="btn btn-small" aria-label={t('tasks.open_named', { customer: lookup.customer(task) })} onClick={() => onOpen(task)}>
+                      {t('tasks.open')}
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -61,6 +61,38 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return (await res.json()) as T;
 }
 
+/** Sends a file as the raw request body (POST /media). */
+export async function upload<T>(path: string, file: Blob): Promise<T> {
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'Accept-Language': language(),
+    'Content-Type': file.type || 'application/octet-stream',
+  };
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  let res: Response;
+  try {
+    res = await fetch('/api/v1' + path, { method: 'POST', headers, body: file, credentials: 'same-origin' });
+  } catch (e) {
+    throw new NetworkError(String(e));
+  }
+  if (!res.ok) {
+    let problem: Problem | null = null;
+    try {
+      problem = (await res.json()) as Problem;
+    } catch {
+      /* not problem+json */
+    }
+    throw new ApiError(res.status, problem);
+  }
+  return (await res.json()) as T;
+}
+
+/** A short message for an error from api(): the problem's title (and detail). */
+export function errorText(e: unknown, network: string): string {
+  if (e instanceof ApiError) return e.problem?.detail ? `${e.message}: ${e.problem.detail}` : e.message;
+  return network;
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor?: string;
@@ -140,11 +172,109 @@ export interface Conversation {
   protocol: string;
   subject: string;
   contact_id: string;
+  channel: Channel;
+  status: 'open' | 'pending' | 'resolved' | 'closed';
+  assignee_id?: string;
+  queue_id?: string;
+  tags: string[];
+  disposition_id?: string;
+  last_event_seq: number;
+  created_at: string;
+}
+export interface Attachment {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+}
+export interface TimelineEvent {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  kind: 'message' | 'note' | 'status' | 'assignment' | 'disposition' | 'tags' | string;
+  channel?: Channel;
+  direction?: 'in' | 'out';
+  author_kind: 'contact' | 'user' | 'system' | string;
+  author_id?: string;
+  body?: string;
+  // Attachments, status/assignment/disposition details, an email's headers...
+  data?: { attachments?: Attachment[]; [k: string]: unknown };
+  client_id?: string;
+  created_at: string;
+}
+export interface Identity {
+  id: string;
+  kind: 'email' | 'phone' | 'chat' | 'social' | string;
+  value: string;
+  network?: string;
+  verified: boolean;
+}
+export interface Contact {
+  id: string;
+  name: string;
+  language?: string;
+  identities: Identity[];
+  fields: Record<string, unknown>;
+  tags: string[];
+}
+export interface FieldDef {
+  id: string;
+  key: string;
+  labels: Record<string, string>;
+  type: string;
+  options?: string[];
+}
+export interface Disposition {
+  id: string;
+  code: string;
+  labels: Record<string, string>;
+  category?: string;
+  require_note: boolean;
+  resolves: boolean;
+  active: boolean;
+}
+export interface CannedResponse {
+  id: string;
+  scope: 'tenant' | 'personal';
+  shortcut: string;
+  title: string;
+  body: string;
+  language?: string;
+}
+export interface Media {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+}
+export interface HistoryItem {
+  event: TimelineEvent;
+  conversation: { id: string; protocol: string; channel: Channel; subject: string; status: string; created_at: string };
+}
+export interface HistoryPage {
+  items: HistoryItem[];
+  next?: string;
+}
+export interface AgentEventData {
+  id: string;
+  status: AgentStatus;
+  reason_code?: string;
+  since: string;
 }
 export interface AtendeEvent {
   id: number;
   type: string;
   subject: string;
-  data: { task?: Task; agent?: { id: string; status: AgentStatus; reason_code?: string; since: string } };
+  // The payload depends on the type: a task, an agent's state, a timeline
+  // entry (conversation.event_appended), a conversation, read marks, typing.
+  data: {
+    task?: Task;
+    agent?: AgentEventData;
+    conversation_id?: string;
+    side?: 'visitor' | 'agent';
+    seq?: number;
+    typing?: boolean;
+    [k: string]: unknown;
+  };
   at: string;
 }

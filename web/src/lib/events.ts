@@ -33,8 +33,11 @@ export function connectEvents(onEvent: (e: AtendeEvent) => void, onState: (s: Co
       } catch {
         return;
       }
-      if (e.id <= last) return; // a replay overlap
-      last = e.id;
+      // Transient events (typing) have id 0: delivered, never a cursor.
+      if (e.id !== 0) {
+        if (e.id <= last) return; // a replay overlap
+        last = e.id;
+      }
       onEvent(e);
     };
     ws.onclose = () => {

@@ -17,6 +17,14 @@ describe('formatter', () => {
     expect(f.duration(75)).toBe('1:15');
     expect(f.duration(3725)).toBe('1:02:05');
   });
+  it('formats short date-times, clock times and sizes in the tenant zone', () => {
+    const f = formatter('en', 'en-US', 'America/New_York');
+    expect(f.dateTime('2026-01-15T09:30:05Z')).toMatch(/1\/15\/26.*4:30/);
+    expect(f.clock('2026-01-15T09:30:05Z')).toMatch(/04:30/);
+    expect(f.bytes(512)).toBe('512 B');
+    expect(f.bytes(1536)).toBe('1.5 KB');
+    expect(formatter('es', 'es-ES', 'UTC').bytes(3 * 1024 * 1024 + 200_000)).toBe('3,2 MB');
+  });
   it('survives an unknown time zone', () => {
     expect(() => formatter('en', 'en-US', 'Mars/Olympus').time(new Date())).not.toThrow();
   });
