@@ -49,8 +49,8 @@ before(async () => {
   rmSync(artifacts, { recursive: true, force: true });
   mkdirSync(artifacts, { recursive: true });
   tmp = mkdtempSync(join(tmpdir(), 'atende-browser-'));
-  bin = join(tmp, 'atende');
-  execFileSync('go', ['build', '-o', bin, './cmd/atende'], { cwd: root, stdio: 'inherit' });
+  bin = process.env.ATENDE_BIN ?? join(tmp, 'atende');
+  if (!process.env.ATENDE_BIN) execFileSync('go', ['build', '-o', bin, './cmd/atende'], { cwd: root, stdio: 'inherit' });
   const data = join(tmp, 'data');
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -164,9 +164,18 @@ for (const [lang, size] of [
       await shot('3-offer');
 
       await offer.getByRole('button', { name: tr['offer.accept_named'].replace('{channel}', tr['channel.chat']).replace('{queue}', queue.name) }).click();
+      // Accepting opens the conversation in a tab; Alt+0 goes back to the
+      // overview, where the task is listed under "My tasks".
+      if (conversation) {
+        const tab = page.locator(`[role="tab"][data-conversation-id="${conversation.id}"]`);
+        await tab.waitFor();
+        assert.equal(await tab.getAttribute('aria-selected'), 'true');
+        await page.locator(`#panel-${conversation.id}`).getByTestId('customer-card').waitFor();
+        await shot('4-task-accepted');
+        await page.keyboard.press('Alt+Digit0');
+      }
       await page.locator(`[data-testid="my-tasks"] tr[data-task-id="${task.id}"]`).waitFor();
       assert.equal(await offer.count(), 0);
-      await shot('4-task-accepted');
 
       // Leave the agent free for the next run.
       await adminApi('POST', `/tasks/${task.id}/complete`, {}).catch(() => {});
