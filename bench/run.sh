@@ -27,6 +27,15 @@
 #   STORES         which stores to run (default "sqlite postgres")
 #   QUIET_WAIT     before each store, wait up to this many seconds for the
 #                  machine to be under QUIET_PCT % CPU busy (default 180, 25)
+#
+# Then, on SQLite, bench/chatws holds CHATWS_VISITORS visitor WebSockets open
+# (each from its own 127.0.0.0/8 address) and measures the server's memory
+# per idle socket, then sends CHATWS_RATE agent messages/s to them for
+# CHATWS_DURATION and measures their delivery (POST -> frame on the socket).
+#
+#   CHATWS_VISITORS  socket counts to try (default "1000 10000"; "" skips chatws)
+#   CHATWS_RATE      agent messages per second (default 1000)
+#   CHATWS_DURATION  measured time per run (default 60s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +49,9 @@ STORES=${STORES:-"sqlite postgres"}
 QUIET_WAIT=${QUIET_WAIT:-180}
 QUIET_PCT=${QUIET_PCT:-25}
 P99_TARGET_MS=25
+CHATWS_VISITORS=${CHATWS_VISITORS-"1000 10000"}
+CHATWS_RATE=${CHATWS_RATE:-1000}
+CHATWS_DURATION=${CHATWS_DURATION:-60s}
 PG_URL=${ATENDE_BENCH_POSTGRES:-${ATENDE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}}
 
 work=$(mktemp -d /tmp/atende-bench.XXXXXX)
@@ -187,6 +199,7 @@ log "building atende and the bench tools into $work"
 go build -o "$work/atende" ./cmd/atende
 go build -o "$work/appendload" ./bench/appendload
 go build -o "$work/startup" ./bench/startup
+go build -o "$work/chatws" ./bench/chatws
 
 for store in $STORES; do
 	case $store in
@@ -218,6 +231,18 @@ for store in $STORES; do
 	esac
 done
 
+for n in $CHATWS_VISITORS; do
+	log "chatws: $n visitor sockets, $CHATWS_RATE messages/s for $CHATWS_DURATION (SQLite)"
+	cline=$("$work/chatws" -bin "$work/atende" -data "$work/chatws-$n" -n "$n" -rate "$CHATWS_RATE" -d "$CHATWS_DURATION" \
+		-quiet-pct "$QUIET_PCT" -quiet-wait "$QUIET_WAIT" -label "sqlite-chat$n" | tee /dev/stderr | grep '^RESULT' || true)
+	cline=${cline:-"RESULT label=sqlite-chat$n FAILED"}
+	raw+=("$cline")
+	summary+=("$(printf 'chat %-5s sockets: %s KB per idle socket (RSS %s -> %s MB) | %s msgs/s, %s/%s delivered, lost %s, dup %s | p50 %s  p90 %s  p99 %s  max %s ms | server %s CPU s | busy %s%%' \
+		"$n" "$(kv "$cline" kb_per_idle_conn)" "$(kv "$cline" rss_before_mb)" "$(kv "$cline" rss_idle_mb)" "$(kv "$cline" achieved_rate)" \
+		"$(kv "$cline" received)" "$(kv "$cline" sent)" "$(kv "$cline" lost)" "$(kv "$cline" duplicated)" \
+		"$(kv "$cline" p50_ms)" "$(kv "$cline" p90_ms)" "$(kv "$cline" p99_ms)" "$(kv "$cline" max_ms)" "$(kv "$cline" server_cpu_s)" "$(kv "$cline" machine_busy_pct)")")
+done
+
 cat <<EOF
 
 ================================ results ================================
@@ -225,8 +250,9 @@ date:     $(date -u +%Y-%m-%dT%H:%M:%SZ)
 machine:  $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/^MemTotal:/{printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)
 go:       $(go version | cut -d' ' -f3-)
 commit:   $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (work tree has changes)')
-command:  CONCURRENCY="$CONCURRENCY" DURATION=$DURATION WARMUP=$WARMUP CONVERSATIONS=$CONVERSATIONS STARTS=$STARTS IDLE=$IDLE bash bench/run.sh
-targets:  >= 2000 appends/s with p99 < ${P99_TARGET_MS} ms per database; ready < 1000 ms; idle RSS < 80 MB
+command:  CONCURRENCY="$CONCURRENCY" DURATION=$DURATION WARMUP=$WARMUP CONVERSATIONS=$CONVERSATIONS STARTS=$STARTS IDLE=$IDLE CHATWS_VISITORS="$CHATWS_VISITORS" CHATWS_RATE=$CHATWS_RATE CHATWS_DURATION=$CHATWS_DURATION bash bench/run.sh
+targets:  >= 2000 appends/s with p99 < ${P99_TARGET_MS} ms per database; ready < 1000 ms; idle RSS < 80 MB;
+          chat: 10,000 sockets, 1,000 msgs/s, p99 delivery < 100 ms, < 30 KB per idle socket
 
 summary:
 EOF

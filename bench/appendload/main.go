@@ -18,8 +18,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -30,15 +28,15 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/atende/atende/bench/internal/server"
 )
 
 type options struct {
@@ -91,12 +89,12 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	if o.url == "" {
-		srv, err := startServer(ctx, o)
+		srv, err := server.Start(ctx, server.Config{Bin: o.bin, Data: o.data, DB: o.db, Name: "appendload", TokenTTL: time.Hour})
 		if err != nil {
 			return err
 		}
-		defer srv.stop()
-		o.url, o.token = srv.url, srv.token
+		defer srv.Stop()
+		o.url, o.token = srv.URL, srv.Token
 	}
 	o.url = strings.TrimRight(o.url, "/")
 
@@ -117,7 +115,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	run := randomHex(4)
+	run := server.RandomHex(4)
 	convs, err := createConversations(ctx, c, o.conversations, run)
 	if err != nil {
 		return err
@@ -339,115 +337,4 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) (int,
 		}
 	}
 	return resp.StatusCode, nil
-}
-
-// ownServer is a server appendload started itself.
-type ownServer struct {
-	cmd     *exec.Cmd
-	url     string
-	token   string
-	tempDir string
-	exited  chan struct{}
-}
-
-// startServer starts `atende serve` on a free loopback port, waits for
-// /readyz and makes an API token with `atende admin create-token`.
-func startServer(ctx context.Context, o options) (*ownServer, error) {
-	s := &ownServer{exited: make(chan struct{})}
-	data := o.data
-	if data == "" {
-		dir, err := os.MkdirTemp("", "appendload-")
-		if err != nil {
-			return nil, err
-		}
-		s.tempDir = dir
-		data = filepath.Join(dir, "data")
-	}
-	storeArgs := []string{"--data", data}
-	if o.db != "" {
-		storeArgs = append(storeArgs, "--db", o.db)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s.url = "http://" + addr
-	logPath := filepath.Join(os.TempDir(), "appendload-serve-"+randomHex(4)+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	s.cmd = exec.Command(o.bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, storeArgs...)...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s serve: %w", o.bin, err)
-	}
-	go func() {
-		s.cmd.Wait()
-		logFile.Close()
-		close(s.exited)
-	}()
-	fmt.Printf("appendload: started %s serve on %s (log %s)\n", o.bin, addr, logPath)
-	if err := waitReady(ctx, s.url, s.exited, 30*time.Second); err != nil {
-		s.stop()
-		return nil, err
-	}
-	args := append([]string{"admin", "create-token", "--tenant", "default", "--email", "admin@atende.local", "--name", "appendload", "--expires", "1h"}, storeArgs...)
-	out, err := exec.CommandContext(ctx, o.bin, args...).Output()
-	if err != nil {
-		s.stop()
-		return nil, fmt.Errorf("atende admin create-token: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	s.token = strings.TrimSpace(lines[len(lines)-1])
-	return s, nil
-}
-
-func (s *ownServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-	if s.tempDir != "" {
-		os.RemoveAll(s.tempDir)
-	}
-}
-
-// waitReady polls /readyz until it answers 200.
-func waitReady(ctx context.Context, base string, exited <-chan struct{}, timeout time.Duration) error {
-	c := &http.Client{Timeout: time.Second}
-	deadline := time.After(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/readyz", nil)
-		if resp, err := c.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-tick.C:
-		case <-exited:
-			return errors.New("the server exited before it was ready")
-		case <-deadline:
-			return fmt.Errorf("the server was not ready after %v", timeout)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -40,8 +40,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -51,9 +49,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -63,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/atende/atende/bench/internal/server"
 	"github.com/coder/websocket"
 )
 
@@ -122,12 +119,12 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	if o.url == "" {
-		srv, err := startServer(ctx, o)
+		srv, err := server.Start(ctx, server.Config{Bin: o.bin, Data: o.data, DB: o.db, Name: "routinge2e", TokenTTL: 2 * time.Hour})
 		if err != nil {
 			return err
 		}
-		defer srv.stop()
-		o.url, o.token, o.pid = srv.url, srv.token, srv.cmd.Process.Pid
+		defer srv.Stop()
+		o.url, o.token, o.pid = srv.URL, srv.Token, srv.PID()
 	}
 	o.url = strings.TrimRight(o.url, "/")
 	if o.token == "" {
@@ -145,7 +142,7 @@ func run(ctx context.Context, o options) error {
 		o.label = ready.Store
 	}
 
-	runID := randomHex(4)
+	runID := server.RandomHex(4)
 	queueID, agents, err := setUp(ctx, admin, hc, o, runID)
 	if err != nil {
 		return err
@@ -959,115 +956,4 @@ func (c *client) metrics(ctx context.Context) (map[string]float64, error) {
 		}
 	}
 	return m, sc.Err()
-}
-
-// ownServer is a server routinge2e started itself.
-type ownServer struct {
-	cmd     *exec.Cmd
-	url     string
-	token   string
-	tempDir string
-	exited  chan struct{}
-}
-
-// startServer starts `atende serve` on a free loopback port, waits for
-// /readyz and makes an admin API token with `atende admin create-token`.
-func startServer(ctx context.Context, o options) (*ownServer, error) {
-	s := &ownServer{exited: make(chan struct{})}
-	data := o.data
-	if data == "" {
-		dir, err := os.MkdirTemp("", "routinge2e-")
-		if err != nil {
-			return nil, err
-		}
-		s.tempDir = dir
-		data = filepath.Join(dir, "data")
-	}
-	storeArgs := []string{"--data", data}
-	if o.db != "" {
-		storeArgs = append(storeArgs, "--db", o.db)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s.url = "http://" + addr
-	logPath := filepath.Join(os.TempDir(), "routinge2e-serve-"+randomHex(4)+".log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	s.cmd = exec.Command(o.bin, append([]string{"serve", "--addr", addr, "--log-level", "warn"}, storeArgs...)...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start %s serve: %w", o.bin, err)
-	}
-	go func() {
-		s.cmd.Wait()
-		logFile.Close()
-		close(s.exited)
-	}()
-	fmt.Printf("routinge2e: started %s serve on %s, pid %d (log %s)\n", o.bin, addr, s.cmd.Process.Pid, logPath)
-	if err := waitReady(ctx, s.url, s.exited, 30*time.Second); err != nil {
-		s.stop()
-		return nil, err
-	}
-	args := append([]string{"admin", "create-token", "--tenant", "default", "--email", "admin@atende.local", "--name", "routinge2e", "--expires", "2h"}, storeArgs...)
-	out, err := exec.CommandContext(ctx, o.bin, args...).Output()
-	if err != nil {
-		s.stop()
-		return nil, fmt.Errorf("atende admin create-token: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	s.token = strings.TrimSpace(lines[len(lines)-1])
-	return s, nil
-}
-
-func (s *ownServer) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
-	if s.tempDir != "" {
-		os.RemoveAll(s.tempDir)
-	}
-}
-
-// waitReady polls /readyz until it answers 200.
-func waitReady(ctx context.Context, base string, exited <-chan struct{}, timeout time.Duration) error {
-	c := &http.Client{Timeout: time.Second}
-	deadline := time.After(timeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/readyz", nil)
-		if resp, err := c.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-tick.C:
-		case <-exited:
-			return errors.New("the server exited before it was ready")
-		case <-deadline:
-			return fmt.Errorf("the server was not ready after %v", timeout)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
