@@ -10,10 +10,15 @@ import (
 // Events returns the tenant's stored events with id greater than afterID, in
 // order, at most limit. A WebSocket client resumes from the last id it saw.
 func (s *Store) Events(ctx context.Context, tenantID string, afterID int64, limit int) ([]atende.Event, error) {
+	return s.events(ctx, "event.list", `WHERE tenant_id = ? AND id > ?`, tenantID, afterID, limit)
+}
+
+// events reads the stored events a condition selects, in id order; the last
+// argument is the limit.
+func (s *Store) events(ctx context.Context, kind, where string, args ...any) ([]atende.Event, error) {
 	out := []atende.Event{}
-	err := s.read("event.list", func() error {
-		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT id, tenant_id, type, subject, perm, audience, data, at FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`),
-			tenantID, afterID, limit)
+	err := s.read(kind, func() error {
+		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT id, tenant_id, type, subject, perm, audience, data, at FROM events `+where+` ORDER BY id LIMIT ?`), args...)
 		if err != nil {
 			return err
 		}

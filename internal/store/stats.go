@@ -36,26 +36,7 @@ func (s *Store) StatsProgress(ctx context.Context) (int64, []byte, error) {
 // reads a little behind the present (before = now − a lag) so that an event
 // whose transaction committed after one with a higher id is not passed over.
 func (s *Store) EventsSince(ctx context.Context, afterID int64, before time.Time, limit int) ([]atende.Event, error) {
-	out := []atende.Event{}
-	err := s.read("event.since", func() error {
-		rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT id, tenant_id, type, subject, perm, audience, data, at FROM events WHERE id > ? AND at < ? ORDER BY id LIMIT ?`),
-			afterID, before.UTC(), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e atende.Event
-			var data string
-			if err := rows.Scan(&e.ID, &e.TenantID, &e.Type, &e.Subject, &e.Perm, &e.Audience, &data, &e.At); err != nil {
-				return err
-			}
-			e.Data = []byte(data)
-			out = append(out, e)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return s.events(ctx, "event.since", `WHERE id > ? AND at < ?`, afterID, before.UTC(), limit)
 }
 
 // SaveStats adds the rows' counters to the stored ones and moves the fold's
