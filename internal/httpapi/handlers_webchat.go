@@ -308,6 +308,7 @@ func allowOrigin(w http.ResponseWriter, r *http.Request, wd *widget.Widget, requ
 		return atende.Errorf(atende.EForbidden, "this site may not embed this chat")
 	}
 	w.Header().Set("Access-Control-Allow-Origin", o)
+	w.Header().Set("Access-Control-Expose-Headers", "Retry-After") // the widget waits it out
 	w.Header().Add("Vary", "Origin")
 	return nil
 }

@@ -129,8 +129,16 @@ export class Api {
       payload = JSON.stringify(body);
       headers['Content-Type'] = 'application/json';
     }
-    // No cookies: the visitor is known by the token only.
-    const res = await fetch(this.url(path), { method, headers, body: payload, credentials: 'omit', mode: 'cors' });
+    // No cookies: the visitor is known by the token only. Over the rate
+    // limit, a short Retry-After is waited out here (twice at most), so a
+    // burst of the visitor's own clicks does not surface as an error.
+    let res: Response;
+    for (let attempt = 0; ; attempt++) {
+      res = await fetch(this.url(path), { method, headers, body: payload, credentials: 'omit', mode: 'cors' });
+      const wait = Number(res.headers.get('Retry-After'));
+      if (res.status !== 429 || attempt === 2 || !(wait >= 0 && wait <= 10)) break;
+      await new Promise((r) => setTimeout(r, wait * 1000 + 100));
+    }
     const text = await res.text();
     let data: unknown = null;
     try {
