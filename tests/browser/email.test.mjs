@@ -9,7 +9,7 @@ import { createServer as createHTTPServer } from 'node:http';
 import { connect } from 'node:net';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifactsDir, catalogue, fill, freePort, launchChromium, startAtende } from './lib/atende.mjs';
+import { artifactsDir, catalogue, fill, freePort, launchChromium, startAtende, until } from './lib/atende.mjs';
 
 const agentEmail = 'marta.sanchez@demo.atende.local';
 const mailboxAddress = 'soporte-browser@demo.example';
@@ -207,6 +207,23 @@ test('an HTML email in the desktop: remote images, quote, reply', async () => {
     const reply = page.getByTestId('email-message').filter({ hasText: `Re: ${subject}` });
     await reply.getByTestId('email-state').waitFor({ timeout: 15_000 });
     await shot('4-queued');
+
+    // A new email to the customer from the customer card: a new conversation.
+    const card = page.getByTestId('customer-card');
+    await card.getByRole('button', { name: tr['customer.new_email'] }).click();
+    const fresh = card.getByTestId('email-composer');
+    await fresh.getByLabel(tr['email.subject']).fill('Su nueva factura');
+    await fresh.getByTestId('email-editor').click();
+    await page.keyboard.type('Adjuntamos la factura corregida.');
+    await fresh.getByRole('button', { name: tr['email.send'] }).click();
+    const started = await until('the new email', async () => {
+      const convs = (await atende.api('GET', `/conversations?contact_id=${conv.contact_id}`)).items;
+      return convs.find((c) => c.id !== conv.id && c.subject.startsWith('Su nueva factura'));
+    });
+    const mails = await atende.api('GET', `/conversations/${started.id}/emails`);
+    assert.equal(mails[0].kind, 'new');
+    assert.deepEqual(mails[0].recipients, [customer]);
+    await shot('5-new-email');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

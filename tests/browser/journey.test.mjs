@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { artifactsDir, catalogue, fill, launchChromium, root, startAtende, startSite } from './lib/atende.mjs';
+import { artifactsDir, catalogue, fill, launchChromium, root, startAtende, startSite, until } from './lib/atende.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const words = (lang) => JSON.parse(readFileSync(join(root, 'web', 'src', 'widget', 'i18n', `${lang}.json`), 'utf8'));
@@ -30,17 +30,6 @@ const said = {
 
 let atende, site, browser, artifacts, users;
 const vars = {};
-
-/** Polls fn until it returns something truthy. */
-async function until(what, fn, timeout = 15_000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 before(async () => {
   artifacts = artifactsDir();

@@ -164,3 +164,14 @@ export function tempDir() {
   process.on('exit', () => rmSync(d, { recursive: true, force: true }));
   return d;
 }
+
+/** Polls fn until it returns something truthy (the server works asynchronously). */
+export async function until(what, fn, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}

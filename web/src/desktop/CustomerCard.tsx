@@ -1,7 +1,10 @@
 // Who the customer is: name, identities on every channel, the tenant's custom
 // fields (labels from /contact-fields in the UI language), tags, and the
 // facts of the conversation on screen.
+import type { ComponentType } from 'preact';
+import { useState } from 'preact/hooks';
 import { language, t } from '../i18n';
+import type { EmailComposerProps } from './email/EmailComposer';
 import type { Contact, Conversation } from '../lib/api';
 import { useSession } from '../app/session';
 import { label } from './model';
@@ -11,6 +14,9 @@ const kindIcon: Record<string, string> = { email: '✉', phone: '☎', chat: '�
 
 export function CustomerCard({ contact, conv }: { contact: Contact | null | undefined; conv: Conversation | null | undefined }) {
   const { fmt } = useSession();
+  // A new email to the customer: the composer is loaded when asked for.
+  const [Composer, setComposer] = useState<ComponentType<EmailComposerProps> | null>(null);
+  const email = contact?.identities.find((i) => i.kind === 'email')?.value;
   const ws = useWorkspace();
   const lang = language();
   const name = contact?.name || t('offer.unknown_customer');
@@ -49,6 +55,16 @@ export function CustomerCard({ contact, conv }: { contact: Contact | null | unde
           </ul>
         </>
       )}
+      {email && !Composer && (
+        <button
+          type="button"
+          class="btn btn-small"
+          onClick={() => import('./email/EmailComposer').then((m) => setComposer(() => m.EmailComposer))}
+        >
+          {t('customer.new_email')}
+        </button>
+      )}
+      {email && Composer && <Composer mode="new" contactId={contact!.id} to={[email]} onCancel={() => setComposer(null)} />}
       {fields.length > 0 && (
         <>
           <h3 class="card-h">{t('customer.fields')}</h3>
