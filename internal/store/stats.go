@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atende/atende"
@@ -66,33 +68,76 @@ func (s *Store) SaveStats(ctx context.Context, prevID, lastID int64, state []byt
 				return report.ErrMoved
 			}
 		}
-		for k, r := range rows {
-			var cur report.Row
-			var data string
-			err := tx.queryRow(`SELECT data FROM interval_stats WHERE tenant_id = ? AND dimension = ? AND key = ? AND interval_start = ?`,
-				k.TenantID, string(k.Dim), k.ID, k.Interval.UTC()).Scan(&data)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-			case err != nil:
+		return tx.addStats(rows)
+	})
+}
+
+// addStats adds rows to the stored counters, a hundred rows per statement:
+// one read of the rows already there, one multi-row upsert.
+func (tx *tx) addStats(rows map[report.Key]*report.Row) error {
+	keyOf := func(tenant, dim, id string, at time.Time) string {
+		return tenant + "|" + dim + "|" + id + "|" + strconv.FormatInt(at.UnixNano(), 10)
+	}
+	keys := make([]report.Key, 0, len(rows))
+	for k := range rows {
+		keys = append(keys, k)
+	}
+	for start := 0; start < len(keys); start += rowsPerStatement {
+		batch := keys[start:min(start+rowsPerStatement, len(keys))]
+		var cond strings.Builder
+		var args []any
+		for i, k := range batch {
+			if i > 0 {
+				cond.WriteString(" OR ")
+			}
+			cond.WriteString("(tenant_id = ? AND dimension = ? AND key = ? AND interval_start = ?)")
+			args = append(args, k.TenantID, string(k.Dim), k.ID, k.Interval.UTC())
+		}
+		stored := map[string]string{}
+		res, err := tx.QueryContext(context.Background(), tx.s.q(`SELECT tenant_id, dimension, key, interval_start, data FROM interval_stats WHERE `+cond.String()), args...)
+		if err != nil {
+			return err
+		}
+		for res.Next() {
+			var tenant, dim, id, data string
+			var at time.Time
+			if err := res.Scan(&tenant, &dim, &id, &at, &data); err != nil {
+				res.Close()
 				return err
-			default:
+			}
+			stored[keyOf(tenant, dim, id, at)] = data
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return err
+		}
+		var q strings.Builder
+		q.WriteString(`INSERT INTO interval_stats (tenant_id, dimension, key, interval_start, data) VALUES `)
+		args = args[:0]
+		for i, k := range batch {
+			var cur report.Row
+			if data, ok := stored[keyOf(k.TenantID, string(k.Dim), k.ID, k.Interval)]; ok {
 				if err := json.Unmarshal([]byte(data), &cur); err != nil {
 					return fmt.Errorf("interval stats %v: %w", k, err)
 				}
 			}
-			cur.Add(r)
+			cur.Add(rows[k])
 			b, err := json.Marshal(&cur)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.exec(`INSERT INTO interval_stats (tenant_id, dimension, key, interval_start, data) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (tenant_id, dimension, key, interval_start) DO UPDATE SET data = excluded.data`,
-				k.TenantID, string(k.Dim), k.ID, k.Interval.UTC(), string(b)); err != nil {
-				return err
+			if i > 0 {
+				q.WriteString(", ")
 			}
+			q.WriteString("(?, ?, ?, ?, ?)")
+			args = append(args, k.TenantID, string(k.Dim), k.ID, k.Interval.UTC(), string(b))
 		}
-		return nil
-	})
+		q.WriteString(` ON CONFLICT (tenant_id, dimension, key, interval_start) DO UPDATE SET data = excluded.data`)
+		if _, err := tx.exec(q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // IntervalStats returns a tenant's rows of one dimension with intervals in
