@@ -86,31 +86,9 @@ func (s *Store) UpdateSurveySettings(ctx context.Context, a atende.Actor, ifVers
 }
 
 // SurveyKey returns the tenant's sealed survey-link key, storing the one
-// newSealed makes when the tenant has none yet. Two servers racing both end
-// with the first one stored.
+// newSealed makes when the tenant has none yet.
 func (s *Store) SurveyKey(ctx context.Context, tenantID string, newSealed func() (string, error)) (string, error) {
-	var sealed string
-	get := func() error {
-		return s.read("survey_key.get", func() error {
-			return s.rdb.QueryRowContext(ctx, s.q(`SELECT sealed_key FROM survey_keys WHERE tenant_id = ?`), tenantID).Scan(&sealed)
-		})
-	}
-	err := get()
-	if atende.ErrorCode(err) != atende.ENotFound {
-		return sealed, err
-	}
-	fresh, err := newSealed()
-	if err != nil {
-		return "", err
-	}
-	err = s.write(ctx, "survey_key.create", atende.SystemActor(tenantID), func(tx *tx) error {
-		_, err := tx.exec(`INSERT INTO survey_keys (tenant_id, sealed_key, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING`, tenantID, fresh, tx.now)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	return sealed, get()
+	return s.tenantKey(ctx, "survey_keys", "survey_key", tenantID, newSealed)
 }
 
 // Survey request states.

@@ -382,13 +382,19 @@ func (tx *tx) tenantHasSession(conversationID string) (bool, error) {
 }
 
 // ChatKey returns the tenant's sealed visitor-token key, storing the one
-// newSealed makes when the tenant has none yet. Two servers racing both end
-// with the first one stored.
+// newSealed makes when the tenant has none yet.
 func (s *Store) ChatKey(ctx context.Context, tenantID string, newSealed func() (string, error)) (string, error) {
+	return s.tenantKey(ctx, "chat_keys", "chat_key", tenantID, newSealed)
+}
+
+// tenantKey returns a tenant's sealed key from table (chat_keys,
+// survey_keys; kind names it in the store's metrics), storing the one newSealed makes when the tenant has none
+// yet. Two servers racing both end with the first one stored.
+func (s *Store) tenantKey(ctx context.Context, table, kind, tenantID string, newSealed func() (string, error)) (string, error) {
 	var sealed string
 	get := func() error {
-		return s.read("chat_key.get", func() error {
-			return s.rdb.QueryRowContext(ctx, s.q(`SELECT sealed_key FROM chat_keys WHERE tenant_id = ?`), tenantID).Scan(&sealed)
+		return s.read(kind+".get", func() error {
+			return s.rdb.QueryRowContext(ctx, s.q(`SELECT sealed_key FROM `+table+` WHERE tenant_id = ?`), tenantID).Scan(&sealed)
 		})
 	}
 	err := get()
@@ -399,14 +405,18 @@ func (s *Store) ChatKey(ctx context.Context, tenantID string, newSealed func() (
 	if err != nil {
 		return "", err
 	}
-	err = s.write(ctx, "chat_key.create", atende.SystemActor(tenantID), func(tx *tx) error {
-		_, err := tx.exec(`INSERT INTO chat_keys (tenant_id, sealed_key, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING`, tenantID, fresh, tx.now)
+	err = s.write(ctx, kind+".create", atende.SystemActor(tenantID), func(tx *tx) error {
+		_, err := tx.exec(`INSERT INTO `+table+` (tenant_id, sealed_key, created_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING`, tenantID, fresh, tx.now)
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
-	return sealed, get()
+	// Read back whichever key was stored first (ours or a racing server's).
+	if err := get(); err != nil {
+		return "", err
+	}
+	return sealed, nil
 }
 
 // Survey kinds.
