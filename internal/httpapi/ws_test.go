@@ -137,23 +137,41 @@ func TestDesktopStreamCarriesVisitorTyping(t *testing.T) {
 	// Typing is transient: what is sent before the stream has subscribed is
 	// gone, so the visitor keeps signalling (as the widget does while
 	// typing) until the desktop hears it.
-	var e atende.Event
-	for try := 0; ; try++ {
-		if r := a.chatDo("POST", "/chat/typing", s.Token, map[string]any{"typing": true}, nil); r.StatusCode != 204 {
-			t.Fatalf("typing: %d", r.StatusCode)
-		}
-		rctx, cancel := context.WithTimeout(ctx, time.Second)
+	type read struct {
+		b   []byte
+		err error
+	}
+	got := make(chan read, 1)
+	go func() {
+		// One read: a read whose context ends closes the connection.
+		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
 		_, b, err := desk.Read(rctx)
-		cancel()
-		if err == nil {
-			if err := json.Unmarshal(b, &e); err != nil {
+		got <- read{b, err}
+	}()
+	var e atende.Event
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for sent := false; ; {
+		if !sent {
+			if r := a.chatDo("POST", "/chat/typing", s.Token, map[string]any{"typing": true}, nil); r.StatusCode != 204 {
+				t.Fatalf("typing: %d", r.StatusCode)
+			}
+			sent = true
+		}
+		select {
+		case r := <-got:
+			if r.err != nil {
+				t.Fatalf("no typing on the desktop stream: %v", r.err)
+			}
+			if err := json.Unmarshal(r.b, &e); err != nil {
 				t.Fatal(err)
 			}
-			break
+		case <-tick.C:
+			sent = false
+			continue
 		}
-		if try == 15 {
-			t.Fatalf("no typing on the desktop stream: %v", err)
-		}
+		break
 	}
 	var d struct {
 		ConversationID string `json:"conversation_id"`
