@@ -216,6 +216,7 @@ test('an HTML email in the desktop: remote images, quote, reply', async () => {
     await fresh.getByTestId('email-editor').click();
     await page.keyboard.type('Adjuntamos la factura corregida.');
     await fresh.getByRole('button', { name: tr['email.send'] }).click();
+    await card.getByTestId('email-queued').waitFor({ timeout: 20_000 });
     const started = await until('the new email', async () => {
       const convs = (await atende.api('GET', `/conversations?contact_id=${conv.contact_id}`)).items;
       return convs.find((c) => c.id !== conv.id && c.subject.startsWith('Su nueva factura'));
