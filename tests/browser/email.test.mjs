@@ -216,7 +216,13 @@ test('an HTML email in the desktop: remote images, quote, reply', async () => {
     await fresh.getByTestId('email-editor').click();
     await page.keyboard.type('Adjuntamos la factura corregida.');
     await fresh.getByRole('button', { name: tr['email.send'] }).click();
-    await card.getByTestId('email-queued').waitFor({ timeout: 20_000 });
+    // The composer answers with its confirmation or a problem: say which.
+    await card.locator('[data-testid=email-queued], [data-testid=email-error]').first().waitFor({ timeout: 30_000 }).catch(async (e) => {
+      await shot('5-new-email-timeout');
+      throw new Error(`${e.message}\ncustomer card: ${await card.innerText().catch(() => '?')}`);
+    });
+    assert.equal(await card.getByTestId('email-error').count(), 0, await card.innerText());
+    await card.getByTestId('email-queued').waitFor();
     const started = await until('the new email', async () => {
       const convs = (await atende.api('GET', `/conversations?contact_id=${conv.contact_id}`)).items;
       return convs.find((c) => c.id !== conv.id && c.subject.startsWith('Su nueva factura'));
