@@ -68,7 +68,7 @@ export function QueueTile({ q, figs, frameAt, now, tv }: TileProps) {
   return (
     <article class={`wb-tile${level ? ' wb-' + level : ''}${tv ? ' wb-tile-tv' : ''}`} aria-labelledby={id} data-queue={q.id} data-testid="wb-queue">
       <header class="wb-tile-head">
-        <h3 id={id}>{q.name}</h3>
+        <h3 id={id} title={q.name}>{q.name}</h3>
         <span class="wb-tile-chans">
           {q.channels.map((c) => (
             <span key={c} class={`wb-chan wb-chan-${c}`}>

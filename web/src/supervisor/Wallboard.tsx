@@ -447,7 +447,7 @@ function TvBoard({ snap, figs, frameAt, now, teamName }: { snap: Snapshot; figs:
         style={{
           gridTemplateColumns: `repeat(${ag.cols}, minmax(0, 1fr))`,
           gridAutoRows: `${Math.max(0, Math.floor(ag.tileH))}px`,
-          fontSize: `${Math.max(8, Math.min(ag.tileH * 0.3, ag.tileW / 15)).toFixed(1)}px`,
+          fontSize: `${Math.max(8, Math.min(ag.tileH * 0.3, ag.tileW / 20)).toFixed(1)}px`,
         }}
       >
         {working.map((a) => (
