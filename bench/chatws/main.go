@@ -29,6 +29,12 @@
 // message acknowledged but never delivered is lost, one delivered twice is
 // duplicated. Percentiles are nearest-rank over every measured message.
 //
+// With -agent-streams=false the agents' event WebSockets are closed once every
+// chat is accepted (the agents keep posting with their tokens), so the server
+// streams to the visitors alone. With -pprof DIR the server is started with a
+// loopback debug-addr, and a heap and a goroutine profile (sockets idle) and a
+// CPU profile (the first -perf-for of the measured window) are saved in DIR.
+//
 // Everything runs on 127.0.0.0/8, and the tool stops by itself: setup is
 // bounded by -setup-timeout, the load by -d, -warmup and -drain. At the end it
 // closes every socket and stops the server.
@@ -54,6 +60,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,9 +92,11 @@ type options struct {
 	label        string
 	perf         string
 	perfFor      time.Duration
+	pprofDir     string
 	quietPct     float64
 	quietWait    time.Duration
 	tenants      int
+	agentStreams bool
 }
 
 func main() {
@@ -109,10 +118,12 @@ func main() {
 	flag.DurationVar(&o.setupTimeout, "setup-timeout", 15*time.Minute, "give up when the setup (agents, sessions, sockets) takes longer")
 	flag.StringVar(&o.label, "label", "", "label for the RESULT line (default: the store the server reports)")
 	flag.StringVar(&o.perf, "perf", "", "record the server with `perf record -g` into this `file` during the measured window")
-	flag.DurationVar(&o.perfFor, "perf-for", 15*time.Second, "how long -perf records, from the start of the measured window")
+	flag.DurationVar(&o.perfFor, "perf-for", 15*time.Second, "how long -perf and -pprof record, from the start of the measured window")
+	flag.StringVar(&o.pprofDir, "pprof", "", "start the server with a loopback debug-addr and save Go profiles into this `dir`: heap with the sockets idle, CPU for -perf-for of the measured window")
 	flag.Float64Var(&o.quietPct, "quiet-pct", 0, "before the load, wait (up to -quiet-wait) until the machine is at most this % busy over 2 s (0: do not wait)")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 5*time.Minute, "the longest wait for -quiet-pct")
 	flag.IntVar(&o.tenants, "tenants", 1, "spread the visitors over this many tenants (made with the admin CLI), each with its own widget, queue and agents")
+	flag.BoolVar(&o.agentStreams, "agent-streams", true, "keep the agents' event WebSockets open after every chat is accepted (false: close them, so the server streams to the visitors only)")
 	flag.Parse()
 	if flag.NArg() > 0 || o.visitors < 1 || o.rate <= 0 || o.duration <= 0 || o.warmup < 0 || o.capacity < 1 || o.capacity > 50 || o.conc < 1 || o.body < 24 || o.tenants < 1 || o.tenants > o.visitors {
 		flag.Usage()
@@ -127,7 +138,19 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	srv, err := server.Start(ctx, server.Config{Bin: o.bin, Data: o.data, DB: o.db, Name: "chatws", TokenTTL: 2 * time.Hour})
+	var serveArgs []string
+	debugURL := ""
+	if o.pprofDir != "" {
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
+			return err
+		}
+		serveArgs, debugURL = []string{"--debug-addr", addr}, "http://"+addr+"/debug/pprof/"
+	}
+	srv, err := server.Start(ctx, server.Config{Bin: o.bin, Data: o.data, DB: o.db, Name: "chatws", TokenTTL: 2 * time.Hour, Args: serveArgs})
 	if err != nil {
 		return err
 	}
@@ -189,6 +212,12 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("  every chat accepted %.1f s after the last session\n", time.Since(t2).Seconds())
+	if !o.agentStreams {
+		// The agents keep their tokens and post with them; only their
+		// desktops' event streams go.
+		closeAgentStreams(agents)
+		fmt.Printf("  closed the agents' event WebSockets (-agent-streams=false)\n")
+	}
 
 	// Let the work of the setup settle before reading the memory without the
 	// sockets.
@@ -214,6 +243,10 @@ func run(ctx context.Context, o options) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if debugURL != "" {
+		fmt.Printf("  %s\n", saveProfile(ctx, debugURL+"heap?gc=1", filepath.Join(o.pprofDir, "heap-idle.pb.gz")))
+		fmt.Printf("  %s\n", saveProfile(ctx, debugURL+"goroutine", filepath.Join(o.pprofDir, "goroutine-idle.pb.gz")))
+	}
 	open := openSockets(visitors)
 	perConn := (idle.rss - before.rss) / float64(len(visitors))
 	fmt.Printf("  server with %d idle sockets (%d still open on this side): RSS %.1f MB (peak %.1f MB) = %.1f KB per socket; %s goroutines, %s open fds, heap in use %.1f MB (%.1f KB per socket); %s WebSocket clients\n",
@@ -226,7 +259,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("  machine %.0f%% busy before the load (waited %.0f s for at most %.0f%%)\n", pct, waited.Seconds(), o.quietPct)
 	}
 
-	res := load(ctx, o, cs, visitors, tr, runID, admin, pid)
+	res := load(ctx, o, cs, visitors, tr, runID, admin, pid, debugURL)
 	after := takeSnapshot(admin, pid)
 	stopVisitors()
 	stopAgents()
@@ -501,6 +534,17 @@ func (a *agent) read(ctx context.Context, o options, cs *chats) {
 			a.accepted.Add(1)
 			cs.accepted(ev.Data.Task.ConversationID, a)
 		}()
+	}
+}
+
+// closeAgentStreams closes the agents' event WebSockets and waits for their
+// readers to end.
+func closeAgentStreams(agents []*agent) {
+	for _, a := range agents {
+		if a != nil && a.ws != nil {
+			a.ws.Close(websocket.StatusNormalClosure, "")
+			<-a.done
+		}
 	}
 }
 
@@ -797,7 +841,7 @@ type result struct {
 
 // load sends o.rate messages a second, agent → visitor, for the warm-up and
 // the measured window.
-func load(ctx context.Context, o options, cs *chats, vs []*visitor, tr *tracker, runID string, admin *client, pid int) result {
+func load(ctx context.Context, o options, cs *chats, vs []*visitor, tr *tracker, runID string, admin *client, pid int, debugURL string) result {
 	tr.runID = runID
 	order := rand.Perm(len(vs))
 	pad := strings.Repeat("x", o.body)
@@ -823,11 +867,23 @@ func load(ctx context.Context, o options, cs *chats, vs []*visitor, tr *tracker,
 		case <-ctx.Done():
 		}
 		windowStarted <- takeSnapshot(admin, pid)
-		if o.perf == "" || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			perfDone <- ""
 			return
 		}
-		perfDone <- record(o, pid)
+		var goProf, perf string
+		var wg sync.WaitGroup
+		if debugURL != "" {
+			wg.Go(func() {
+				secs := strconv.Itoa(max(1, int(o.perfFor.Seconds())))
+				goProf = saveProfile(ctx, debugURL+"profile?seconds="+secs, filepath.Join(o.pprofDir, "cpu-load.pb.gz"))
+			})
+		}
+		if o.perf != "" {
+			perf = record(o, pid)
+		}
+		wg.Wait()
+		perfDone <- strings.Trim(goProf+"; "+perf, "; ")
 	}()
 	for k := 0; ; k++ {
 		slot := start.Add(time.Duration(k) * interval)
@@ -936,6 +992,45 @@ func record(o options, pid int) string {
 		return fmt.Sprintf("perf record failed: %v: %s", err, bytes.TrimSpace(out))
 	}
 	return "perf record: " + o.perf + " (" + secs + " s; read it with perf report -i " + o.perf + ")"
+}
+
+// freeLoopbackAddr is a free port on 127.0.0.1 for the server's debug-addr.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// saveProfile fetches a Go profile from the server's debug listener into
+// file and says how it went.
+func saveProfile(ctx context.Context, url, file string) string {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return "pprof: " + err.Error()
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		return "pprof: " + err.Error()
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "pprof: " + url + ": " + resp.Status
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return "pprof: " + err.Error()
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return "pprof: " + err.Error()
+	}
+	if err := f.Close(); err != nil {
+		return "pprof: " + err.Error()
+	}
+	return "pprof: " + file + " (go tool pprof " + file + ")"
 }
 
 // snapshot is the server's memory, CPU and counters at one moment.

@@ -54,7 +54,13 @@ var settings = []setting{
 	{"smtp-domain", "", "NAME", "name the SMTP receiving server greets with (default: the host name)"},
 	{"secret-key", "", "KEY", "key that encrypts stored credentials (mailbox passwords, DKIM keys): 64 hex digits, e.g. openssl rand -hex 32; overrides secret-key-file"},
 	{"secret-key-file", "", "FILE", "file holding the secret key (default: DATA/secret.key, created on first start; back it up with the database)"},
+	{"sip-udp", ":5060", "HOST:PORT", "address to listen on for SIP over UDP (phones, trunks); empty turns it off"},
+	{"sip-tcp", ":5060", "HOST:PORT", "address to listen on for SIP over TCP; empty turns it off"},
+	{"sip-tls", "", "HOST:PORT", "address to listen on for SIP over TLS, e.g. :5061, with tls-cert and tls-key (default: off)"},
+	{"sip-ws", "", "HOST:PORT", "address to listen on for SIP over WebSocket (RFC 7118), e.g. :5066 (default: off)"},
+	{"sip-external-host", "", "HOST", "host name or IP address phones and providers reach this node at, when behind NAT (default: the listening address)"},
 	{"webhook-allow-loopback", "false", "", "let webhooks reach loopback addresses, over plain http too (for tests and local development only; never in production)"},
+	{"debug-addr", "", "HOST:PORT", "loopback address for Go's profiling endpoints (/debug/pprof/), e.g. 127.0.0.1:6060 (default: off)"},
 }
 
 func settingByName(name string) (setting, bool) {
@@ -83,8 +89,14 @@ type Config struct {
 	SMTPDomain      string
 	SecretKey       string // the parsed key bytes; empty: read (or create) SecretKeyFile
 	SecretKeyFile   string
+	SIPUDP          string // empty: off
+	SIPTCP          string
+	SIPTLS          string
+	SIPWS           string
+	SIPExternalHost string
 	// WebhookAllowLoopback lets webhooks reach 127.0.0.1 and ::1.
 	WebhookAllowLoopback bool
+	DebugAddr            string // empty: no profiling listener
 }
 
 // TLS reports whether the server serves HTTPS itself.
@@ -318,12 +330,44 @@ func (cf *configFlags) resolve(getenv func(string) string) (Config, error) {
 			cfg.SecretKey = string(key)
 		}
 	}
+	for _, sip := range []struct {
+		name string
+		dst  *string
+	}{{"sip-udp", &cfg.SIPUDP}, {"sip-tcp", &cfg.SIPTCP}, {"sip-tls", &cfg.SIPTLS}, {"sip-ws", &cfg.SIPWS}} {
+		if !wants(sip.name) {
+			continue
+		}
+		*sip.dst = strings.TrimSpace(raw[sip.name])
+		if *sip.dst == "" {
+			continue
+		}
+		if err := checkAddr(*sip.dst); err != nil {
+			bad(sip.name, "%v; want HOST:PORT such as :5060, or empty to turn it off; got %q", err, *sip.dst)
+		}
+	}
+	if cfg.SIPTLS != "" && cfg.TLSCert == "" {
+		bad("sip-tls", "needs tls-cert and tls-key (ATENDE_TLS_CERT, ATENDE_TLS_KEY)")
+	}
+	if wants("sip-external-host") {
+		cfg.SIPExternalHost = strings.TrimSpace(raw["sip-external-host"])
+		if strings.ContainsAny(cfg.SIPExternalHost, " :/@;") && net.ParseIP(cfg.SIPExternalHost) == nil {
+			bad("sip-external-host", "must be a host name or IP address without port; got %q", cfg.SIPExternalHost)
+		}
+	}
 	if wants("webhook-allow-loopback") {
 		b, err := strconv.ParseBool(raw["webhook-allow-loopback"])
 		if err != nil {
 			bad("webhook-allow-loopback", "must be true or false; got %q", raw["webhook-allow-loopback"])
 		}
 		cfg.WebhookAllowLoopback = b
+	}
+	if wants("debug-addr") {
+		cfg.DebugAddr = strings.TrimSpace(raw["debug-addr"])
+		if cfg.DebugAddr != "" {
+			if err := checkLoopbackAddr(cfg.DebugAddr); err != nil {
+				bad("debug-addr", "%v; want a loopback HOST:PORT such as 127.0.0.1:6060, or empty to turn it off; got %q", err, cfg.DebugAddr)
+			}
+		}
 	}
 	if wants("secret-key-file") {
 		cfg.SecretKeyFile = strings.TrimSpace(raw["secret-key-file"]) // empty: DATA/secret.key

@@ -44,7 +44,8 @@ func TestDefaultsMakeAWorkingConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := os.Hostname()
-	want := Config{Addr: ":8080", DataDir: "./data", LogLevel: slog.LevelInfo, LogFormat: "text", ShutdownTimeout: 15 * time.Second, NodeID: host}
+	want := Config{Addr: ":8080", DataDir: "./data", LogLevel: slog.LevelInfo, LogFormat: "text", ShutdownTimeout: 15 * time.Second, NodeID: host,
+		SIPUDP: ":5060", SIPTCP: ":5060"}
 	if cfg != want {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -170,6 +171,16 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 			`invalid setting db (ATENDE_DB): must be empty (SQLite in the data directory), sqlite:PATH or postgres://...; got scheme "mysql"`},
 		{"postgres without host", []string{"--db", "postgres:///db"}, nil, "",
 			`invalid setting db (ATENDE_DB): postgres:// URL has no host`},
+		{"sip-udp without port", []string{"--sip-udp", "0.0.0.0"}, nil, "",
+			`invalid setting sip-udp (ATENDE_SIP_UDP): not a HOST:PORT address`},
+		{"sip-tls without a certificate", []string{"--sip-tls", ":5061"}, nil, "",
+			`invalid setting sip-tls (ATENDE_SIP_TLS): needs tls-cert and tls-key`},
+		{"sip external host with a port", nil, map[string]string{"ATENDE_SIP_EXTERNAL_HOST": "pbx.example.com:5060"}, "",
+			`invalid setting sip-external-host (ATENDE_SIP_EXTERNAL_HOST): must be a host name or IP address without port`},
+		{"debug listener beyond the machine", []string{"--debug-addr", "0.0.0.0:6060"}, nil, "",
+			`invalid setting debug-addr (ATENDE_DEBUG_ADDR): the host must be a loopback address`},
+		{"debug listener on every interface", []string{"--debug-addr", ":6060"}, nil, "",
+			`invalid setting debug-addr (ATENDE_DEBUG_ADDR): the host must be a loopback address`},
 		{"empty data dir", []string{"--data", " "}, nil, "",
 			`invalid setting data (ATENDE_DATA): must not be empty`},
 		{"unknown key in the config file", nil, nil, "adress = \":80\"\n",

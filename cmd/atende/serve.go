@@ -42,7 +42,8 @@ const (
 )
 
 var serveSettings = []string{"addr", "data", "db", "tls-cert", "tls-key", "log-level", "log-format", "demo", "public-url", "shutdown-timeout", "node-id",
-	"smtp-addr", "smtp-domain", "secret-key", "secret-key-file", "webhook-allow-loopback"}
+	"smtp-addr", "smtp-domain", "secret-key", "secret-key-file", "webhook-allow-loopback", "debug-addr",
+	"sip-udp", "sip-tcp", "sip-tls", "sip-ws", "sip-external-host"}
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("atende serve", flag.ContinueOnError)
@@ -81,6 +82,11 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("cannot listen on %s (setting addr, ATENDE_ADDR): %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	sipListeners, err := listenVoice(cfg)
+	if err != nil {
+		return err
+	}
+	defer sipListeners.Close()
 	publicURL := cfg.PublicURL
 	if publicURL == "" {
 		publicURL = defaultPublicURL(ln.Addr().String(), cfg.TLS())
@@ -129,13 +135,18 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 		return startErr(ctx, log, err)
 	}
 	defer mail.stop()
-	// The supervisors' live wallboards and their alerts, one model per tenant.
-	wall := wallboard.NewHub(wallboard.HubConfig{Source: st, Bus: events, Logger: log})
-	defer wall.Close()
 	hooks := &webhook.Guard{AllowLoopback: cfg.WebhookAllowLoopback}
 	if hooks.AllowLoopback {
 		log.Warn("webhooks may reach loopback addresses (setting webhook-allow-loopback): for tests only")
 	}
+	phone, err := startVoice(ctx, cfg, sipListeners, st, mail.secrets, hooks, reg, log)
+	if err != nil {
+		return startErr(ctx, log, err)
+	}
+	defer phone.Close()
+	// The supervisors' live wallboards and their alerts, one model per tenant.
+	wall := wallboard.NewHub(wallboard.HubConfig{Source: st, Bus: events, Logger: log})
+	defer wall.Close()
 	api, err := httpapi.New(httpapi.Config{
 		Store:         st,
 		Bus:           events,
@@ -169,6 +180,14 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 	if cfg.TLS() {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
+	if cfg.DebugAddr != "" {
+		_, stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			api.Close()
+			return err
+		}
+		defer stopDebug()
+	}
 	served := make(chan error, 1)
 	go func() {
 		if cfg.TLS() {
@@ -183,6 +202,7 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 	go startRouting(ctx, st, router, log)
 	// Interval statistics follow the stored events (internal/report).
 	go (&report.Aggregator{Source: st, Policy: &report.StorePolicy{Config: st}, Log: log}).Run(ctx)
+	go (&report.FCRTracker{Source: st, Policy: &report.StorePolicy{Config: st}, Log: log}).Run(ctx)
 	// Webhooks deliver the stored events to integrators (internal/webhook).
 	go (&webhook.Worker{Store: st, Secrets: mail.secrets, Guard: hooks, Holder: cfg.NodeID, Version: bi.Version,
 		Log: log.With("component", "webhook")}).Run(ctx)
@@ -218,6 +238,7 @@ func (c *cli) runServer(ctx context.Context, cfg Config) error {
 	}
 	api.Close()
 	wall.Close()
+	phone.Close()
 	mail.stop()
 	router.Close()
 	events.Close()

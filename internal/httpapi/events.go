@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atende/atende"
@@ -82,7 +85,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 	}
 	// Accept checks that the Origin is this host, which stops other sites
 	// from opening a stream with the user's cookie.
-	c, err := websocket.Accept(w, r, nil)
+	out := &batchWriter{}
+	c, err := websocket.Accept(out.hijacking(w), r, nil)
 	if err != nil {
 		return nil // Accept has answered the client
 	}
@@ -97,7 +101,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 		case <-ctx.Done():
 		}
 	}()
-	err = s.streamEvents(c.CloseRead(ctx), c, p, after)
+	err = s.streamEvents(c.CloseRead(ctx), c, out, p, after)
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
 		c.Close(websocket.StatusNormalClosure, "")
@@ -108,7 +112,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 	return nil
 }
 
-func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, p *principal, after int64) error {
+func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, out *batchWriter, p *principal, after int64) error {
 	send := func(e atende.Event) error {
 		if e.ID != 0 { // transient events (typing) are not stored and move no cursor
 			after = e.ID
@@ -116,13 +120,13 @@ func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, p *princip
 		if !p.sees(e) {
 			return nil
 		}
-		b, err := json.Marshal(e)
+		b, err := s.eventJSON.encode(e)
 		if err != nil {
 			return err
 		}
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return c.Write(wctx, websocket.MessageText, b)
+		// Frames are sent only while out holds them; the system call, with
+		// its deadline, is out.release's. No timer per frame, then.
+		return c.Write(context.Background(), websocket.MessageText, b)
 	}
 	recheck := time.NewTicker(time.Minute)
 	defer recheck.Stop()
@@ -134,10 +138,14 @@ func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, p *princip
 			if err != nil {
 				return err
 			}
+			out.hold()
 			for _, e := range evs {
 				if err := send(e); err != nil {
 					return err
 				}
+			}
+			if err := out.release(10 * time.Second); err != nil {
+				return err
 			}
 			if len(evs) < replayBatch {
 				break
@@ -154,17 +162,29 @@ func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, p *princip
 					return c.Close(websocket.StatusPolicyViolation, "credentials no longer valid")
 				}
 			case e, ok := <-sub:
+				// Events already queued behind this one go out with it in
+				// one write to the socket: a stream that falls behind
+				// catches up in fewer, larger writes.
+				out.hold()
+				for n := 0; ok; n++ {
+					if e.ID == 0 || e.ID > after {
+						if err := send(e); err != nil {
+							return err
+						}
+					}
+					if n == maxBatch-1 || len(sub) == 0 {
+						break
+					}
+					e, ok = <-sub
+				}
+				if err := out.release(10 * time.Second); err != nil {
+					return err
+				}
 				if !ok {
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
 					break live // dropped for falling behind: catch up from the store
-				}
-				if e.ID != 0 && e.ID <= after {
-					continue
-				}
-				if err := send(e); err != nil {
-					return err
 				}
 			}
 		}
@@ -197,4 +217,130 @@ func (p *principal) sees(e atende.Event) bool {
 	}
 	personal := e.Audience != "" || strings.HasPrefix(e.Type, "task.") || e.Type == "agent.state_changed"
 	return !personal || e.Audience == p.UserID
+}
+
+// maxBatch bounds the events written to a desktop's socket at once.
+const maxBatch = 64
+
+// batchWriter is what a desktop's WebSocket writes to: the hijacked
+// connection, except between hold and release, when the frames are kept
+// and then written in one go. Every frame is still its own WebSocket
+// message; only the system calls (and TCP segments) are fewer, which is
+// most of the cost of streaming an event to hundreds of desktops.
+type batchWriter struct {
+	conn net.Conn
+
+	mu      sync.Mutex
+	holding bool
+	buf     []byte
+}
+
+// hijacking wraps w so that the WebSocket library, when it takes over the
+// connection, writes through b.
+func (b *batchWriter) hijacking(w http.ResponseWriter) http.ResponseWriter {
+	return batchHijacker{w, b}
+}
+
+type batchHijacker struct {
+	http.ResponseWriter
+	b *batchWriter
+}
+
+func (h batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.b.conn = conn
+	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(h.b, 4<<10)), nil
+}
+
+func (b *batchWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.holding {
+		b.buf = append(b.buf, p...)
+		return len(p), nil
+	}
+	return b.conn.Write(p)
+}
+
+// hold keeps what is written until release.
+func (b *batchWriter) hold() {
+	b.mu.Lock()
+	b.holding = true
+	b.mu.Unlock()
+}
+
+// release writes what was kept, within timeout, and writes through again.
+func (b *batchWriter) release(timeout time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.holding = false
+	if len(b.buf) == 0 {
+		return nil
+	}
+	b.conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := b.conn.Write(b.buf)
+	b.conn.SetWriteDeadline(time.Time{})
+	if cap(b.buf) > 64<<10 {
+		b.buf = nil // a burst's buffer is not kept for the life of the socket
+	} else {
+		b.buf = b.buf[:0]
+	}
+	return err
+}
+
+// eventJSON remembers the encoding of recent events. Every desktop stream
+// of a tenant sends the same event, so it is encoded once rather than once
+// per stream: with hundreds of agents connected that was most of the
+// server's work per event.
+type eventJSON struct {
+	mu   sync.Mutex
+	byID map[eventKey]*encodedEvent
+	ring []eventKey // the keys in byID, oldest replaced first
+	next int
+}
+
+type eventKey struct {
+	tenantID string
+	id       int64
+}
+
+type encodedEvent struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// eventJSONSize is how many recent events keep their encoding: enough
+// for every stream to be a few seconds behind at thousands of events a
+// second; a stream further behind encodes for itself.
+const eventJSONSize = 8192
+
+func newEventJSON(size int) *eventJSON {
+	return &eventJSON{byID: make(map[eventKey]*encodedEvent, size), ring: make([]eventKey, size)}
+}
+
+// encode returns e as JSON. The bytes are shared: callers must not change
+// them. Transient events (ID 0) are encoded each time.
+func (c *eventJSON) encode(e atende.Event) ([]byte, error) {
+	if e.ID == 0 {
+		return json.Marshal(e)
+	}
+	k := eventKey{e.TenantID, e.ID}
+	c.mu.Lock()
+	x := c.byID[k]
+	if x == nil {
+		x = &encodedEvent{}
+		if old := c.ring[c.next]; old.id != 0 {
+			delete(c.byID, old)
+		}
+		c.ring[c.next] = k
+		c.next = (c.next + 1) % len(c.ring)
+		c.byID[k] = x
+	}
+	c.mu.Unlock()
+	x.once.Do(func() { x.b, x.err = json.Marshal(e) })
+	return x.b, x.err
 }

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,6 +51,11 @@ type webchatAPI struct {
 	sweepEvery time.Duration
 	// now is the clock of the idle timeout.
 	now func() time.Time
+	// conns counts the open visitor connections, each served by a
+	// goroutine of its own; stopping refuses new ones.
+	connMu   sync.Mutex
+	stopping bool
+	conns    sync.WaitGroup
 }
 
 // Limits of the public chat endpoints.
@@ -86,6 +95,7 @@ func (s *Server) routesWebchat() {
 				cancel()
 				wc.assigner.Wait()
 				wc.hub.Wait()
+				wc.waitConns()
 				return
 			case <-pos.C:
 				wc.tickPositions(ctx)
@@ -754,17 +764,21 @@ func (wc *webchatAPI) session(w http.ResponseWriter, r *http.Request, v *visitor
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// visiblePage is how many timeline entries one read looks at.
+const visiblePage = 200
+
 // visibleAfter reads the visitor-visible messages after seq; next is the
-// last seq looked at.
-func (wc *webchatAPI) visibleAfter(ctx context.Context, v *visitorCtx, after int64) ([]webchat.Message, int64, error) {
-	evs, err := wc.s.cfg.Store.Timeline(ctx, v.claims.TenantID, v.claims.ConversationID, after, 200)
+// last seq looked at, and more says the read was a full page (there may
+// be more after next).
+func (wc *webchatAPI) visibleAfter(ctx context.Context, v *visitorCtx, after int64) (items []webchat.Message, next int64, more bool, err error) {
+	evs, err := wc.s.cfg.Store.Timeline(ctx, v.claims.TenantID, v.claims.ConversationID, after, visiblePage)
 	if err != nil {
-		return nil, after, err
+		return nil, after, false, err
 	}
 	if len(evs) > 0 {
 		after = evs[len(evs)-1].Seq
 	}
-	return webchat.Visible(evs), after, nil
+	return webchat.Visible(evs), after, len(evs) == visiblePage, nil
 }
 
 func (wc *webchatAPI) messages(w http.ResponseWriter, r *http.Request, v *visitorCtx) error {
@@ -772,7 +786,7 @@ func (wc *webchatAPI) messages(w http.ResponseWriter, r *http.Request, v *visito
 	if err != nil || after < 0 {
 		return atende.FieldError("after", "must be a seq")
 	}
-	items, next, err := wc.visibleAfter(r.Context(), v, int64(after))
+	items, next, _, err := wc.visibleAfter(r.Context(), v, int64(after))
 	if err != nil {
 		return err
 	}
@@ -781,7 +795,7 @@ func (wc *webchatAPI) messages(w http.ResponseWriter, r *http.Request, v *visito
 
 // appendVisitor stores a visitor message, with files when given (then the
 // body is their names); created is false for a resend.
-func (wc *webchatAPI) appendVisitor(ctx context.Context, r *http.Request, v *visitorCtx, in visitorMessage, files []*media.File) (webchat.Message, bool, error) {
+func (wc *webchatAPI) appendVisitor(ctx context.Context, a atende.Actor, v *visitorCtx, in visitorMessage, files []*media.File) (webchat.Message, bool, error) {
 	if err := checkVisitorMessage(v, &in); err != nil {
 		return webchat.Message{}, false, err
 	}
@@ -802,7 +816,7 @@ func (wc *webchatAPI) appendVisitor(ctx context.Context, r *http.Request, v *vis
 		}
 	}
 	e := &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: atende.DirectionIn, Body: body, ClientID: in.ClientID, Data: data}
-	out, created, err := wc.s.cfg.Store.AppendMessage(ctx, v.actor(r), v.claims.ConversationID, e)
+	out, created, err := wc.s.cfg.Store.AppendMessage(ctx, a, v.claims.ConversationID, e)
 	if err != nil {
 		return webchat.Message{}, false, err
 	}
@@ -828,7 +842,7 @@ func (wc *webchatAPI) postMessage(w http.ResponseWriter, r *http.Request, v *vis
 	if err != nil {
 		return err
 	}
-	m, created, err := wc.appendVisitor(r.Context(), r, v, in, nil)
+	m, created, err := wc.appendVisitor(r.Context(), v.actor(r), v, in, nil)
 	if err != nil {
 		return err
 	}
@@ -1041,38 +1055,101 @@ func (wc *webchatAPI) serveWS(w http.ResponseWriter, r *http.Request, v *visitor
 		}
 		after = n
 	}
+	if !wc.trackConn() {
+		return &decodeError{"unavailable", "the server is stopping; reconnect", ""}
+	}
 	// The Origin was checked against the widget's allowed sites in visitor();
 	// the library's own same-host check would refuse every customer site.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
+		wc.conns.Done()
 		return nil
 	}
 	ws.SetReadLimit(chatWSReadLimit)
 	wc.s.wsClients.Inc()
-	defer wc.s.wsClients.Dec()
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	// No goroutine per connection for the server's stop: the context ends
-	// with the chat channel's.
-	defer context.AfterFunc(wc.ctx, cancel)()
-	c := &chatConn{wc: wc, ws: ws, v: v, ctx: ctx, cancel: cancel, after: after, readSent: v.session.AgentReadSeq, hello: true, waiting: true}
+	// The connection ends with the chat channel (the server's stop), not
+	// with the request: the request's goroutine returns below.
+	ctx, cancel := context.WithCancel(wc.ctx)
+	c := &chatConn{wc: wc, ws: ws, ctx: ctx, cancel: cancel, after: after, readSent: v.session.AgentReadSeq, hello: true, waiting: true,
+		// Only what the socket needs is kept for its life: not the widget.
+		v: &visitorCtx{claims: v.claims, session: v.session}, actor: v.actor(r)}
 	leave := wc.hub.Join(v.claims.TenantID, v.claims.ConversationID, c)
 	c.mu.Lock()
 	c.kick() // the first frames and the catch-up, from the store
 	c.mu.Unlock()
-	err = c.readLoop(r)
+	// The visitor's frames are read on a goroutine of the connection's own,
+	// and the request's goroutine ends now. With it go its stack (grown by
+	// the authentication and the queries above), the request and net/http's
+	// state for the connection, which an idle socket would otherwise hold
+	// for hours.
+	go c.serve(leave)
+	return nil
+}
+
+// trackConn counts a visitor connection the chat channel waits for when it
+// stops; false when it is stopping.
+func (wc *webchatAPI) trackConn() bool {
+	wc.connMu.Lock()
+	defer wc.connMu.Unlock()
+	if wc.stopping {
+		return false
+	}
+	wc.conns.Add(1)
+	return true
+}
+
+// waitConns refuses new visitor connections and waits for the open ones
+// to end (their context has been cancelled).
+func (wc *webchatAPI) waitConns() {
+	wc.connMu.Lock()
+	wc.stopping = true
+	wc.connMu.Unlock()
+	wc.conns.Wait()
+}
+
+// serve reads the visitor's frames until the socket or the server ends.
+func (c *chatConn) serve(leave func()) {
+	defer c.wc.conns.Done()
+	defer c.wc.s.wsClients.Dec()
+	defer c.cancel()
+	err := c.readLoop()
 	leave()
 	c.mu.Lock()
 	c.dead = true
 	c.mu.Unlock()
 	switch {
 	case errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
-		ws.Close(websocket.StatusNormalClosure, "")
+		c.ws.Close(websocket.StatusNormalClosure, "")
 	default:
-		wc.s.log.Debug("chat stream ended", "err", err)
-		ws.Close(websocket.StatusInternalError, "stream error; reconnect with ?after=<last seq>")
+		c.wc.s.log.Debug("chat stream ended", "err", err)
+		c.ws.Close(websocket.StatusInternalError, "stream error; reconnect with ?after=<last seq>")
 	}
-	return nil
+}
+
+// smallBuffers hands the WebSocket library the hijacked connection with
+// small read and write buffers instead of net/http's 4 KB ones, which the
+// library keeps for the life of the socket. A visitor's socket is idle
+// nearly all the time and its frames are small; a larger frame is read
+// or written past the buffer.
+type smallBuffers struct{ http.ResponseWriter }
+
+// Sizes of a visitor socket's buffers: most frames to the visitor (a
+// message of a few hundred characters) fit the write buffer whole, so
+// each is still one write to the socket.
+const chatWSReadBuffer, chatWSWriteBuffer = 1 << 10, 2 << 10
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = conn
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Frames the visitor sent right after the request.
+		b, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
+	}
+	return conn, bufio.NewReadWriter(bufio.NewReaderSize(r, chatWSReadBuffer), bufio.NewWriterSize(conn, chatWSWriteBuffer)), nil
 }
 
 // chatConn is one visitor's WebSocket. Its only long-lived goroutine is the
@@ -1085,6 +1162,7 @@ type chatConn struct {
 	wc     *webchatAPI
 	ws     *websocket.Conn
 	v      *visitorCtx
+	actor  atende.Actor // the visitor, from the address they connected from
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -1267,15 +1345,14 @@ func (c *chatConn) resync(u *webchat.Update) error {
 	return nil
 }
 
-// catchUp sends every visible message after the last seq looked at.
+// catchUp sends every visible message after the last seq looked at. A
+// page shorter than full is the end: what is appended after it was read
+// comes with a later update, so no second read is needed to find nothing.
 func (c *chatConn) catchUp() error {
 	for {
-		items, next, err := c.wc.visibleAfter(c.ctx, c.v, c.after)
+		items, next, more, err := c.wc.visibleAfter(c.ctx, c.v, c.after)
 		if err != nil {
 			return err
-		}
-		if next == c.after {
-			return nil
 		}
 		c.after = next
 		for i := range items {
@@ -1283,12 +1360,15 @@ func (c *chatConn) catchUp() error {
 				return err
 			}
 		}
+		if !more {
+			return nil
+		}
 	}
 }
 
 // readLoop handles the visitor's frames with the same checks as the HTTP
 // endpoints; what they cause comes back through the hub.
-func (c *chatConn) readLoop(r *http.Request) error {
+func (c *chatConn) readLoop() error {
 	wc, v := c.wc, c.v
 	for {
 		_, b, err := c.ws.Read(c.ctx)
@@ -1306,13 +1386,13 @@ func (c *chatConn) readLoop(r *http.Request) error {
 		}
 		switch in.Type {
 		case "message":
-			if _, _, err := wc.appendVisitor(c.ctx, r, v, visitorMessage{ClientID: in.ClientID, Body: in.Body}, nil); err != nil {
+			if _, _, err := wc.appendVisitor(c.ctx, c.actor, v, visitorMessage{ClientID: in.ClientID, Body: in.Body}, nil); err != nil {
 				c.send(wsOut{Type: "error", Error: atende.ErrorCode(err)})
 			}
 		case "typing":
 			wc.publishTyping(c.ctx, v.claims.TenantID, webchat.Typing{ConversationID: v.claims.ConversationID, Side: store.SideVisitor, Typing: in.Typing})
 		case "read":
-			wc.s.cfg.Store.MarkChatRead(c.ctx, v.actor(r), v.claims.ConversationID, store.SideVisitor, in.Seq)
+			wc.s.cfg.Store.MarkChatRead(c.ctx, c.actor, v.claims.ConversationID, store.SideVisitor, in.Seq)
 		default:
 			c.send(wsOut{Type: "error", Error: "unknown_type"})
 		}
@@ -1435,7 +1515,7 @@ func (wc *webchatAPI) uploadFile(w http.ResponseWriter, r *http.Request, v *visi
 	if err != nil {
 		return err
 	}
-	m, created, err := wc.appendVisitor(ctx, r, v, in, []*media.File{f})
+	m, created, err := wc.appendVisitor(ctx, a, v, in, []*media.File{f})
 	if err != nil || !created {
 		// Nothing refers to the file: a failed append or a resend.
 		wc.s.cfg.Store.DeleteMedia(context.WithoutCancel(ctx), a, f.ID)

@@ -671,3 +671,36 @@ func TestWebChatIdleTimeout(t *testing.T) {
 	// Sweeping again (another node, the next minute) changes nothing.
 	wc.endIdle(ctx)
 }
+
+// TestWebChatCatchUpPagesThroughALongChat: a visitor reconnecting to a
+// chat longer than one page of the timeline gets every message once, in
+// order, and then live ones.
+func TestWebChatCatchUpPagesThroughALongChat(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	s := a.startChat(a.ids["chat_widget"], chatIn)
+	actor := atende.SystemActor(a.tenant["a"].ID)
+	const n = visiblePage + visiblePage/2
+	for i := range n {
+		e := &atende.TimelineEvent{Kind: atende.KindMessage, Channel: atende.ChannelChat, Direction: atende.DirectionIn,
+			Body: "m" + strconv.Itoa(i), ClientID: "c" + strconv.Itoa(i)}
+		if _, _, err := a.store.AppendMessage(ctx, actor, s.ConversationID, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := a.dialChat(ctx, s.Token, 0)
+	readFrame(t, ws, "session")
+	for i := range n {
+		f := readFrame(t, ws, "message")
+		if f.Message == nil || f.Message.Body != "m"+strconv.Itoa(i) {
+			t.Fatalf("message %d: %+v", i, f.Message)
+		}
+	}
+	var m webchat.Message
+	if r := a.chatDo("POST", "/chat/messages", s.Token, map[string]string{"client_id": "live", "body": "live"}, &m); r.StatusCode != 201 {
+		t.Fatalf("post: %d", r.StatusCode)
+	}
+	if f := readFrame(t, ws, "message"); f.Message == nil || f.Message.Body != "live" || f.Message.Seq != m.Seq {
+		t.Fatalf("live message: %+v", f.Message)
+	}
+}

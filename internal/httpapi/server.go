@@ -63,6 +63,8 @@ type Server struct {
 
 	reqDuration *prometheus.HistogramVec
 	wsClients   prometheus.Gauge
+	// eventJSON encodes each streamed event once for every desktop.
+	eventJSON *eventJSON
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -84,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 		loginByAccount: auth.NewLimiter(),
 		loginByIP:      auth.NewLimiter(),
 		stop:           make(chan struct{}),
+		eventJSON:      newEventJSON(eventJSONSize),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -119,6 +122,8 @@ func New(cfg Config) (*Server, error) {
 	s.routesReports()
 	s.routesWallboard()
 	s.routesWebhooks()
+	s.routesFlows()
+	s.routesVoice()
 	s.routesOps()
 	s.wg.Add(1)
 	go s.sweep()

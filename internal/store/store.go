@@ -115,6 +115,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil, err
 		}
 		s.rdb.SetMaxOpenConns(8)
+		// As many kept idle as may be open: database/sql keeps 2 by
+		// default, so under concurrent reads it closed and reopened
+		// SQLite connections (schema parse, pragmas, empty statement
+		// cache) all the time.
+		s.rdb.SetMaxIdleConns(8)
 	default:
 		return nil, fmt.Errorf("open store: DSN must be empty (SQLite in the data directory), sqlite:PATH or postgres://...; got scheme %q", schemeOf(cfg.DSN))
 	}

@@ -3,6 +3,7 @@ package webchat
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 
@@ -60,8 +61,50 @@ func (as *Assigner) Watching(tenantID string) bool {
 // Wait returns when every watcher has stopped (after the context ended).
 func (as *Assigner) Wait() { as.wg.Wait() }
 
+// assignWorkers is how many of a tenant's assignments are saved at once.
+// Each waits for its commit; concurrent ones share commits, so a burst of
+// accepted chats is assigned at the store's commit rate times this, not
+// one per commit.
+const assignWorkers = 8
+
+// assignment is a chat's task accepted by an agent.
+type assignment struct {
+	tenantID, conversationID, agentID string
+}
+
 func (as *Assigner) watch(tenantID string) {
 	ctx := as.ctx
+	// The assignments of one conversation always go to the same worker, so
+	// they are saved in the order they were accepted (a transfer's second
+	// accept after the first).
+	work := make([]chan assignment, assignWorkers)
+	var workers sync.WaitGroup
+	for i := range work {
+		work[i] = make(chan assignment, 64)
+		workers.Go(func() {
+			for a := range work[i] {
+				as.assign(a)
+			}
+		})
+	}
+	defer func() {
+		for _, ch := range work {
+			close(ch)
+		}
+		workers.Wait()
+	}()
+	handle := func(e atende.Event) {
+		a, ok := acceptedChat(e)
+		if !ok {
+			return
+		}
+		h := fnv.New32a()
+		h.Write([]byte(a.conversationID))
+		select {
+		case work[h.Sum32()%assignWorkers] <- a:
+		case <-ctx.Done():
+		}
+	}
 	last, err := as.Store.LastEventID(ctx, tenantID)
 	if err != nil && ctx.Err() == nil {
 		as.Log.Warn("webchat assigner: read last event", "tenant", tenantID, "err", err)
@@ -78,7 +121,7 @@ func (as *Assigner) watch(tenantID string) {
 				break
 			}
 			for _, e := range evs {
-				as.handle(e)
+				handle(e)
 				last = e.ID
 			}
 			if len(evs) < 500 {
@@ -89,24 +132,29 @@ func (as *Assigner) watch(tenantID string) {
 			if e.ID == 0 || e.ID <= last {
 				continue // transient, or seen while catching up
 			}
-			as.handle(e)
+			handle(e)
 			last = e.ID
 		}
 	}
 }
 
-func (as *Assigner) handle(e atende.Event) {
+// acceptedChat is the assignment an event asks for: a chat task accepted.
+func acceptedChat(e atende.Event) (assignment, bool) {
 	if e.Type != "task.accepted" {
-		return
+		return assignment{}, false
 	}
 	var d struct {
 		Task routing.Task `json:"task"`
 	}
 	if json.Unmarshal(e.Data, &d) != nil || d.Task.Channel != atende.ChannelChat || d.Task.ConversationID == "" || d.Task.AgentID == "" {
-		return
+		return assignment{}, false
 	}
-	if err := as.Assign(as.ctx, e.TenantID, d.Task.ConversationID, d.Task.AgentID); err != nil && as.ctx.Err() == nil {
-		as.Log.Warn("webchat assigner: assign conversation", "tenant", e.TenantID, "conversation", d.Task.ConversationID, "err", err)
+	return assignment{tenantID: e.TenantID, conversationID: d.Task.ConversationID, agentID: d.Task.AgentID}, true
+}
+
+func (as *Assigner) assign(a assignment) {
+	if err := as.Assign(as.ctx, a.tenantID, a.conversationID, a.agentID); err != nil && as.ctx.Err() == nil {
+		as.Log.Warn("webchat assigner: assign conversation", "tenant", a.tenantID, "conversation", a.conversationID, "err", err)
 	}
 }
 
