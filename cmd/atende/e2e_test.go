@@ -133,7 +133,9 @@ func startServerWith(t *testing.T, bin, dataDir string, extraArgs []string, env 
 		scheme = "https"
 	}
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{}), url: fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)}
-	args := append([]string{"serve", "--data", dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--shutdown-timeout", "5s"}, extraArgs...)
+	// SIP on free loopback ports: tests run side by side.
+	args := append([]string{"serve", "--data", dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port), "--shutdown-timeout", "5s",
+		"--sip-udp", "127.0.0.1:0", "--sip-tcp", "127.0.0.1:0"}, extraArgs...)
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Env = cleanEnv(env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
@@ -388,6 +390,29 @@ func TestServeFailsClearlyWhenThePortIsTaken(t *testing.T) {
 		t.Errorf("output does not name the setting:\n%s", out)
 	}
 	// Nothing was created: the first start must still show its password later.
+	if _, err := os.Stat(filepath.Join(data, "atende.db")); err == nil {
+		t.Error("a database was created although the server could not listen")
+	}
+}
+
+func TestServeFailsClearlyWhenTheSIPPortIsTaken(t *testing.T) {
+	bin := atendeBinary(t)
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	data := t.TempDir()
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0", "--sip-udp", busy.LocalAddr().String(), "--sip-tcp", "")
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v; want status 1\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "cannot listen for SIP over UDP on "+busy.LocalAddr().String()) || !strings.Contains(string(out), "setting sip-udp, ATENDE_SIP_UDP") {
+		t.Errorf("output does not name the SIP setting:\n%s", out)
+	}
 	if _, err := os.Stat(filepath.Join(data, "atende.db")); err == nil {
 		t.Error("a database was created although the server could not listen")
 	}

@@ -417,7 +417,8 @@ func startServer(t *testing.T, ctx context.Context, bin string, storeArgs []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"serve", "--addr", addr, "--log-level", "warn"}, storeArgs...)
+	// Several nodes run at once on this machine: no SIP listeners.
+	args := append([]string{"serve", "--addr", addr, "--log-level", "warn", "--sip-udp=", "--sip-tcp="}, storeArgs...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), "LANG=C", "TZ=UTC")
