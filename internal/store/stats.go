@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -117,7 +118,7 @@ func (tx *tx) addStats(rows map[report.Key]*report.Row) error {
 		for i, k := range batch {
 			var cur report.Row
 			if data, ok := stored[keyOf(k.TenantID, string(k.Dim), k.ID, k.Interval)]; ok {
-				if err := json.Unmarshal([]byte(data), &cur); err != nil {
+				if err := decodeRow([]byte(data), &cur); err != nil {
 					return fmt.Errorf("interval stats %v: %w", k, err)
 				}
 			}
@@ -144,34 +145,99 @@ func (tx *tx) addStats(rows map[report.Key]*report.Row) error {
 // [from, to), in order of interval then key; ids, when given, narrows them to
 // those keys.
 func (s *Store) IntervalStats(ctx context.Context, tenantID string, dim report.Dimension, from, to time.Time, ids ...string) ([]report.Entry, error) {
+	out, err := s.intervalStats(ctx, tenantID, dim, from, to, ids, s.dialect == SQLite)
+	if errors.Is(err, errTimeText) {
+		out, err = s.intervalStats(ctx, tenantID, dim, from, to, ids, false)
+	}
+	return out, err
+}
+
+// errTimeText is a stored time in a form intervalStats does not read.
+var errTimeText = errors.New("interval start not in the SQLite driver's format")
+
+// intervalStats reads the rows. With timeText (SQLite), interval starts are
+// read as the stored text and parsed once per interval, not once per row as
+// the driver would: rows come in order of interval, some 10^5 of them in a
+// month's report, and parsing was a sixth of its time.
+func (s *Store) intervalStats(ctx context.Context, tenantID string, dim report.Dimension, from, to time.Time, ids []string, timeText bool) ([]report.Entry, error) {
 	out := []report.Entry{}
 	err := s.read("stats.list", func() error {
-		query := `SELECT key, interval_start, data FROM interval_stats WHERE tenant_id = ? AND dimension = ? AND interval_start >= ? AND interval_start < ?`
-		args := []any{tenantID, string(dim), from.UTC(), to.UTC()}
-		if len(ids) > 0 {
-			query += ` AND key IN (` + placeholders(len(ids)) + `)`
-			for _, id := range ids {
-				args = append(args, id)
-			}
+		query, args := intervalStatsQuery(tenantID, dim, from, to, ids)
+		if timeText {
+			query = strings.Replace(query, `SELECT key, interval_start,`, `SELECT key, CAST(interval_start AS TEXT),`, 1)
 		}
-		rows, err := s.rdb.QueryContext(ctx, s.q(query+` ORDER BY interval_start, key`), args...)
+		rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		var data, atText sql.RawBytes
+		var lastText []byte
+		var last time.Time
+		sized := false
 		for rows.Next() {
 			r := report.Entry{Dim: dim}
-			var data string
-			if err := rows.Scan(&r.ID, &r.Interval, &data); err != nil {
+			if timeText {
+				if err := rows.Scan(&r.ID, &atText, &data); err != nil {
+					return err
+				}
+				if lastText == nil || !bytes.Equal(atText, lastText) {
+					t, err := parseSQLiteTime(string(atText))
+					if err != nil {
+						return err
+					}
+					lastText, last = append(lastText[:0], atText...), t
+				}
+				r.Interval = last
+			} else if err := rows.Scan(&r.ID, &r.Interval, &data); err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(data), &r.Row); err != nil {
+			if err := decodeRow(data, &r.Row); err != nil {
 				return fmt.Errorf("interval stats %s %s: %w", dim, r.ID, err)
 			}
 			r.Interval = r.Interval.UTC()
+			if !sized && len(out) > 0 && !r.Interval.Equal(out[0].Interval) {
+				sized = true
+				// The first interval's keys, times the intervals in the
+				// range: the room for a month of rows, allocated once
+				// rather than grown by copying (some 50 MB of them).
+				room := len(out) * int(to.Sub(from)/report.IntervalSize+1)
+				out = append(make([]report.Entry, 0, min(room, 1<<20)), out...)
+			}
 			out = append(out, r)
 		}
 		return rows.Err()
 	})
 	return out, err
+}
+
+// parseSQLiteTime reads a time as the SQLite driver writes it
+// ("2006-01-02 15:04:05.999999999-07:00"); anything else is errTimeText,
+// and the driver reads it.
+func parseSQLiteTime(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999-07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errTimeText
+}
+
+func intervalStatsQuery(tenantID string, dim report.Dimension, from, to time.Time, ids []string) (string, []any) {
+	query := `SELECT key, interval_start, data FROM interval_stats WHERE tenant_id = ? AND dimension = ? AND interval_start >= ? AND interval_start < ?`
+	args := []any{tenantID, string(dim), from.UTC(), to.UTC()}
+	if dim == report.DimQueue || dim == report.DimChannel {
+		// A literal, so that the planner may read the partial index of
+		// queue and channel rows (migration 0018), which a parameter cannot
+		// be proved to match. dim is one of these two constants.
+		query = `SELECT key, interval_start, data FROM interval_stats WHERE tenant_id = ? AND dimension = '` + string(dim) + `' AND interval_start >= ? AND interval_start < ?`
+		args = []any{tenantID, from.UTC(), to.UTC()}
+	}
+	if len(ids) > 0 {
+		query += ` AND key IN (` + placeholders(len(ids)) + `)`
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	return query + ` ORDER BY interval_start, key`, args
 }
