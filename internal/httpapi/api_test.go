@@ -14,6 +14,7 @@ import (
 	"github.com/atende/atende/internal/bus"
 	"github.com/atende/atende/internal/channel/email"
 	"github.com/atende/atende/internal/channel/email/mailbox"
+	"github.com/atende/atende/internal/channel/voice"
 	"github.com/atende/atende/internal/channel/webchat/widget"
 	"github.com/atende/atende/internal/media"
 	"github.com/atende/atende/internal/routing"
@@ -140,6 +141,21 @@ func newTestAPI(t *testing.T) *testAPI {
 	must(err)
 	must(st.CreateWebhook(ctx, sysA, hook, hookSecret))
 	a.ids["webhook"] = hook.ID
+	ivr, err := atende.PresetFlow("basic", "Principal", "es", queue.ID)
+	must(err)
+	must(st.CreateFlow(ctx, sysA, ivr))
+	a.ids["flow"] = ivr.ID
+	sipPW, err := box.Seal("sip-fixture", voice.SecretContext(a.tenant["a"].ID, "sip_password"))
+	must(err)
+	account := &atende.SIPAccount{Username: "2001", Active: true}
+	must(st.CreateSIPAccount(ctx, sysA, account, sipPW))
+	a.ids["sip_account"] = account.ID
+	trunk := &atende.Trunk{Name: "Carrier", Mode: atende.TrunkIP, AllowedCIDRs: []string{"203.0.113.0/24"}, DefaultCountry: "ES", Active: true}
+	must(st.CreateTrunk(ctx, sysA, trunk))
+	a.ids["trunk"] = trunk.ID
+	did := &atende.DID{Number: "+34910000001", TargetKind: atende.DIDToQueue, TargetID: queue.ID}
+	must(st.CreateDID(ctx, sysA, did))
+	a.ids["did"] = did.ID
 	file, err := ms.Put(ctx, a.tenant["a"].ID, "factura.pdf", "application/pdf", strings.NewReader("%PDF-1.4 fixture"), 1<<20)
 	must(err)
 	must(st.AddMedia(ctx, sysA, file))

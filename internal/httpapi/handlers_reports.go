@@ -123,7 +123,7 @@ type reportOut[T any] struct {
 
 func writeReport[T any](w http.ResponseWriter, rr *reportRange, lines, totals []T, header []string, row func(T) []string) error {
 	if !rr.csv {
-		return writeJSON(w, http.StatusOK, reportOut[T]{From: rr.from.In(rr.loc).Format(time.RFC3339), To: rr.to.In(rr.loc).Format(time.RFC3339),
+		return writeReportJSON(w, reportOut[T]{From: rr.from.In(rr.loc).Format(time.RFC3339), To: rr.to.In(rr.loc).Format(time.RFC3339),
 			Group: string(rr.group), TimeZone: rr.loc.String(), Lines: lines, Totals: totals})
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -214,6 +214,7 @@ func (s *Server) names(ctx context.Context, tenantID string, dim report.Dimensio
 
 func (s *Server) routesReports() {
 	st := s.cfg.Store
+	defer s.routesQualityReports()
 	queueLike := func(dim report.Dimension, path, summary string, extra []param, filter string) {
 		s.handle(route{Method: "GET", Path: path, Perm: atende.PermReportsRead, Tag: "reports", Summary: summary,
 			Out: reportOut[report.QueueLine]{}, Query: append(extra, reportParams...),
@@ -244,7 +245,11 @@ func (s *Server) routesReports() {
 					return report.QueueLineOf(e, rr.loc, name)
 				}
 				var lines, totals []report.QueueLine
-				for _, e := range report.Roll(entries, rr.group, rr.loc, true) {
+				rolled := report.Roll(entries, rr.group, rr.loc, true)
+				if len(rolled) > 0 {
+					lines = make([]report.QueueLine, 0, len(rolled))
+				}
+				for _, e := range rolled {
 					lines = append(lines, line(e))
 				}
 				for _, e := range report.Roll(entries, report.ByTotal, rr.loc, true) {
@@ -348,5 +353,137 @@ func (s *Server) routesReports() {
 			}
 			return writeReport(w, rr, lines, totals, []string{"period", "id", "name", "count"},
 				func(l report.CountLine) []string { return []string{l.Period, l.ID, csvSafe(l.Name), num(l.Count)} })
+		}})
+}
+
+// byParams choose the dimension a first-contact resolution or survey report is
+// broken down by.
+var byParams = []param{
+	{"by", "string", "queue (default), channel or agent"},
+	{"id", "string", "comma-separated queue or user ids, or channel names (default: all)"},
+}
+
+// reportBy reads the dimension and the keys of a report broken down by
+// queue, channel or agent.
+func reportBy(r *http.Request) (report.Dimension, []string, error) {
+	dim := report.DimQueue
+	switch v := r.URL.Query().Get("by"); v {
+	case "", "queue":
+	case "channel":
+		dim = report.DimChannel
+	case "agent":
+		dim = report.DimAgent
+	default:
+		return "", nil, atende.FieldError("by", "must be queue, channel or agent")
+	}
+	if dim != report.DimChannel {
+		keys, err := ids(r, "id")
+		return dim, keys, err
+	}
+	v := r.URL.Query().Get("id")
+	if v == "" {
+		return dim, nil, nil
+	}
+	keys := strings.Split(v, ",")
+	for _, k := range keys {
+		if !atende.ValidChannel(atende.Channel(k)) {
+			return "", nil, atende.FieldError("id", "%q is not a channel", k)
+		}
+	}
+	return dim, keys, nil
+}
+
+// keyName names a report key: queues and users by their names, channels as
+// they are.
+func keyName(names map[string]string, dim report.Dimension, id string) string {
+	if dim == report.DimChannel {
+		return id
+	}
+	return names[id]
+}
+
+func (s *Server) routesQualityReports() {
+	st := s.cfg.Store
+	s.handle(route{Method: "GET", Path: "/reports/fcr", Perm: atende.PermReportsRead, Tag: "reports",
+		Summary: "First-contact resolution per queue, channel or agent: resolved conversations, those with no repeat contact from the customer within 7 days, FCR; lines whose window has not passed are provisional",
+		Out:     reportOut[report.FCRLine]{}, Query: append(append([]param{}, byParams...), reportParams...),
+		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
+			rr, err := s.reportRange(r.Context(), r, p.TenantID)
+			if err != nil {
+				return err
+			}
+			dim, keys, err := reportBy(r)
+			if err != nil {
+				return err
+			}
+			entries, err := st.FCRStats(r.Context(), p.TenantID, dim, rr.from, rr.to, keys...)
+			if err != nil {
+				return err
+			}
+			names, err := s.names(r.Context(), p.TenantID, dim, p.Language)
+			if err != nil {
+				return err
+			}
+			// A resolution's repeat can come up to a window later.
+			settled := time.Now().Add(-report.DefaultFCRWindow)
+			var lines, totals []report.FCRLine
+			for _, e := range report.Roll(entries, rr.group, rr.loc, true) {
+				lines = append(lines, report.FCRLineOf(e, rr.loc, keyName(names, dim, e.ID), report.PeriodEnd(e.Interval, rr.group, rr.loc), settled))
+			}
+			for _, e := range report.Roll(entries, report.ByTotal, rr.loc, true) {
+				totals = append(totals, report.FCRLineOf(e, rr.loc, keyName(names, dim, e.ID), rr.to, settled))
+			}
+			for _, e := range report.Roll(entries, report.ByTotal, rr.loc, false) {
+				totals = append(totals, report.FCRLineOf(e, rr.loc, "", rr.to, settled))
+			}
+			return writeReport(w, rr, lines, totals, []string{"period", "id", "name", "resolved", "first_contact", "repeated", "fcr", "provisional"},
+				func(l report.FCRLine) []string {
+					return []string{l.Period, l.ID, csvSafe(l.Name), num(l.Resolved), num(l.FirstContact), num(l.Repeated), fnum(l.FCR), strconv.FormatBool(l.Provisional)}
+				})
+		}})
+
+	s.handle(route{Method: "GET", Path: "/reports/surveys", Perm: atende.PermReportsRead, Tag: "reports",
+		Summary: "CSAT and NPS per queue, channel or agent: answers, CSAT (share of 4-5 on 1-5), average score, NPS (% promoters 9-10 − % detractors 0-6) with its counts",
+		Out:     reportOut[report.SurveyLine]{}, Query: append(append([]param{}, byParams...), reportParams...),
+		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
+			rr, err := s.reportRange(r.Context(), r, p.TenantID)
+			if err != nil {
+				return err
+			}
+			dim, keys, err := reportBy(r)
+			if err != nil {
+				return err
+			}
+			entries, err := st.IntervalStats(r.Context(), p.TenantID, dim, rr.from, rr.to, keys...)
+			if err != nil {
+				return err
+			}
+			// Rows with queue or agent figures and no answers stay out.
+			answered := entries[:0]
+			for _, e := range entries {
+				if e.Survey != (report.SurveyCounters{}) {
+					answered = append(answered, e)
+				}
+			}
+			names, err := s.names(r.Context(), p.TenantID, dim, p.Language)
+			if err != nil {
+				return err
+			}
+			var lines, totals []report.SurveyLine
+			for _, e := range report.Roll(answered, rr.group, rr.loc, true) {
+				lines = append(lines, report.SurveyLineOf(e, rr.loc, keyName(names, dim, e.ID)))
+			}
+			for _, e := range report.Roll(answered, report.ByTotal, rr.loc, true) {
+				totals = append(totals, report.SurveyLineOf(e, rr.loc, keyName(names, dim, e.ID)))
+			}
+			for _, e := range report.Roll(answered, report.ByTotal, rr.loc, false) {
+				totals = append(totals, report.SurveyLineOf(e, rr.loc, ""))
+			}
+			return writeReport(w, rr, lines, totals, []string{"period", "id", "name", "csat_answers", "csat_satisfied", "csat", "average_csat",
+				"nps_answers", "nps_promoters", "nps_passives", "nps_detractors", "nps"},
+				func(l report.SurveyLine) []string {
+					return []string{l.Period, l.ID, csvSafe(l.Name), num(l.CSATAnswers), num(l.CSATSatisfied), fnum(l.CSAT), fnum(l.AverageCSAT),
+						num(l.NPSAnswers), num(l.NPSPromoters), num(l.NPSPassives), num(l.NPSDetractors), fnum(l.NPS)}
+				})
 		}})
 }

@@ -99,3 +99,107 @@ func TestReportsRollIntervalsAndDeriveKPIs(t *testing.T) {
 		}
 	}
 }
+
+// TestFCRAndSurveyReports stores first-contact resolution and survey counters
+// for two intervals and reads them back by queue, channel and agent, as JSON
+// and CSV, for the tenant that owns them only.
+func TestFCRAndSurveyReports(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	madrid, _ := time.LoadLocation("Europe/Madrid")
+	tenant, queue, agent := a.tenant["a"].ID, a.ids["queue"], a.users["agent"].ID
+	at := func(clock string) time.Time {
+		t, _ := time.ParseInLocation("2006-01-02 15:04", clock, madrid)
+		return t.UTC()
+	}
+	fcr := map[report.Key]*report.FCRCounters{
+		{TenantID: tenant, Interval: at("2026-03-10 09:00"), Dim: report.DimQueue, ID: queue}:           {Resolved: 8, Repeated: 2},
+		{TenantID: tenant, Interval: at("2026-03-10 09:15"), Dim: report.DimQueue, ID: queue}:           {Resolved: 2, Repeated: 1},
+		{TenantID: tenant, Interval: at("2026-03-10 09:00"), Dim: report.DimChannel, ID: "chat"}:        {Resolved: 10, Repeated: 3},
+		{TenantID: a.tenant["b"].ID, Interval: at("2026-03-10 09:00"), Dim: report.DimQueue, ID: queue}: {Resolved: 99},
+	}
+	prev, err := a.store.FCRProgress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.FoldFCR(ctx, prev, prev+1, func(report.FCRBook) (map[report.Key]*report.FCRCounters, error) { return fcr, nil }); err != nil {
+		t.Fatal(err)
+	}
+	var csat, nps report.SurveyCounters
+	for _, s := range []int{5, 4, 3, 1} {
+		csat.CountCSAT(s)
+	}
+	for _, s := range []int{10, 9, 8, 6, 0} {
+		nps.CountNPS(s)
+	}
+	rows := map[report.Key]*report.Row{
+		{TenantID: tenant, Interval: at("2026-03-10 09:00"), Dim: report.DimAgent, ID: agent}: {Survey: csat},
+		{TenantID: tenant, Interval: at("2026-03-10 09:15"), Dim: report.DimAgent, ID: agent}: {Survey: nps},
+		// Queue figures without answers: not a line of the survey report.
+		{TenantID: tenant, Interval: at("2026-03-10 09:00"), Dim: report.DimQueue, ID: queue}: {Queue: report.QueueCounters{Offered: 3}},
+	}
+	if err := a.store.SaveStats(ctx, 0, 1, []byte(`{}`), rows); err != nil {
+		t.Fatal(err)
+	}
+
+	var f reportOut[report.FCRLine]
+	if r := a.do("GET", apiPrefix+"/reports/fcr?from=2026-03-10&group=day", a.tokens["supervisor"], nil, nil, &f); r.StatusCode != 200 {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	// The day: 10 resolved, 3 repeated, 7 at first contact: 70 %; long past, so settled.
+	if len(f.Lines) != 1 || f.Lines[0].Name != "Soporte" || f.Lines[0].Resolved != 10 || f.Lines[0].FirstContact != 7 || *f.Lines[0].FCR != 0.7 || f.Lines[0].Provisional {
+		t.Errorf("fcr by queue %+v", f.Lines)
+	}
+	var fc reportOut[report.FCRLine]
+	a.do("GET", apiPrefix+"/reports/fcr?from=2026-03-10&by=channel&id=chat", a.tokens["planner"], nil, nil, &fc)
+	if len(fc.Lines) != 1 || fc.Lines[0].Name != "chat" || fc.Lines[0].Period != "2026-03-10T09:00:00+01:00" || fc.Lines[0].Repeated != 3 {
+		t.Errorf("fcr by channel %+v", fc.Lines)
+	}
+
+	var sv reportOut[report.SurveyLine]
+	a.do("GET", apiPrefix+"/reports/surveys?from=2026-03-10&by=agent&group=total", a.tokens["qa"], nil, nil, &sv)
+	// CSAT 2 of 4 = 50 %, mean 13/4; NPS (2 − 2) / 5 = 0 with 1 passive.
+	if len(sv.Lines) != 1 || sv.Lines[0].Name != "User agent" || *sv.Lines[0].CSAT != 0.5 || *sv.Lines[0].AverageCSAT != 3.25 ||
+		*sv.Lines[0].NPS != 0 || sv.Lines[0].NPSPassives != 1 || sv.Lines[0].NPSAnswers != 5 {
+		t.Errorf("surveys by agent %+v", sv.Lines)
+	}
+	var sq reportOut[report.SurveyLine]
+	a.do("GET", apiPrefix+"/reports/surveys?from=2026-03-10", a.tokens["admin"], nil, nil, &sq)
+	if len(sq.Lines) != 0 {
+		t.Errorf("queue rows without answers: %+v", sq.Lines)
+	}
+
+	r := a.do("GET", apiPrefix+"/reports/surveys?from=2026-03-10&by=agent&format=csv", a.tokens["admin"], nil, nil, nil)
+	body, _ := io.ReadAll(r.Body)
+	recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil || len(recs) != 3 || recs[0][5] != "csat" || recs[1][5] != "0.5000" || recs[2][11] != "0.0000" || recs[2][9] != "1" {
+		t.Errorf("csv %q %v", body, err)
+	}
+	r = a.do("GET", apiPrefix+"/reports/fcr?from=2026-03-10&format=csv", a.tokens["admin"], nil, nil, nil)
+	body, _ = io.ReadAll(r.Body)
+	if recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll(); err != nil || len(recs) != 3 || recs[1][6] != "0.7500" || recs[1][7] != "false" {
+		t.Errorf("fcr csv %q %v", body, err)
+	}
+
+	// Tenant B sees only its own; an agent may not read these reports.
+	var b reportOut[report.FCRLine]
+	a.do("GET", apiPrefix+"/reports/fcr?from=2026-03-10", a.tokens["b-admin"], nil, nil, &b)
+	if len(b.Lines) != 1 || b.Lines[0].Resolved != 99 {
+		t.Errorf("tenant B %+v", b.Lines)
+	}
+	var bs reportOut[report.SurveyLine]
+	a.do("GET", apiPrefix+"/reports/surveys?from=2026-03-10&by=agent", a.tokens["b-admin"], nil, nil, &bs)
+	if len(bs.Lines) != 0 {
+		t.Errorf("tenant B surveys %+v", bs.Lines)
+	}
+	for _, path := range []string{"/reports/fcr", "/reports/surveys"} {
+		if r := a.do("GET", apiPrefix+path, a.tokens["agent"], nil, nil, nil); r.StatusCode != 403 {
+			t.Errorf("agent %s: %d", path, r.StatusCode)
+		}
+		for _, bad := range []string{"by=team", "by=channel&id=fax", "id=not-an-id", "group=week"} {
+			if r := a.do("GET", apiPrefix+path+"?"+bad, a.tokens["admin"], nil, nil, nil); r.StatusCode != 400 {
+				t.Errorf("%s?%s: %d", path, bad, r.StatusCode)
+			}
+		}
+	}
+}

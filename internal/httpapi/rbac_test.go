@@ -15,7 +15,8 @@ func fixtureFor(path string) string {
 		"/dispositions/": "disposition", "/contact-fields/": "field", "/contacts/": "contact",
 		"/contact-merges/": "merge", "/conversations/": "conversation", "/tokens/": "token", "/users/": "user",
 		"/tasks/": "task", "/mailboxes/": "mailbox", "/chat-widgets/": "chat_widget",
-		"/canned-responses/": "canned", "/media/": "media", "/webhooks/": "webhook",
+		"/canned-responses/": "canned", "/media/": "media", "/webhooks/": "webhook", "/voice/flows/": "flow",
+		"/voice/accounts/": "sip_account", "/voice/trunks/": "trunk", "/voice/dids/": "did",
 	} {
 		if strings.HasPrefix(path, prefix) {
 			return kind

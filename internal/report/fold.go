@@ -36,6 +36,9 @@ type Row struct {
 	Agent  AgentCounters  `json:"agent"`
 	Survey SurveyCounters `json:"survey"`
 	Count  int64          `json:"count,omitempty"` // dispositions set
+	// FCR is kept in its own table (see fcr.go) and only joins a row when
+	// a report reads it.
+	FCR FCRCounters `json:"fcr,omitzero"`
 }
 
 // Add folds o into r.
@@ -44,6 +47,7 @@ func (r *Row) Add(o *Row) {
 	r.Agent.Add(o.Agent)
 	r.Survey.Add(o.Survey)
 	r.Count += o.Count
+	r.FCR.Add(o.FCR)
 }
 
 // Policy is what the fold needs to know of a tenant's configuration.
@@ -228,6 +232,7 @@ func (f *Fold) Apply(e atende.Event) error {
 	case "survey.answered":
 		var sv struct {
 			AgentID string         `json:"agent_id"`
+			QueueID string         `json:"queue_id"`
 			Channel atende.Channel `json:"channel"`
 			Kind    string         `json:"kind"`
 			Score   int            `json:"score"`
@@ -246,6 +251,9 @@ func (f *Fold) Apply(e atende.Event) error {
 		count(&f.row(e.TenantID, sv.At, DimChannel, string(sv.Channel)).Survey)
 		if sv.AgentID != "" {
 			count(&f.row(e.TenantID, sv.At, DimAgent, sv.AgentID).Survey)
+		}
+		if sv.QueueID != "" {
+			count(&f.row(e.TenantID, sv.At, DimQueue, sv.QueueID).Survey)
 		}
 	case "conversation.event_appended":
 		var te struct {

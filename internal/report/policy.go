@@ -79,3 +79,6 @@ func (p *StorePolicy) ServiceLevel(tenantID, queueID string) time.Duration {
 
 // ShortAbandon is DefaultShortAbandon for every tenant for now.
 func (p *StorePolicy) ShortAbandon(string) time.Duration { return DefaultShortAbandon }
+
+// FCRWindow is DefaultFCRWindow for every tenant for now.
+func (p *StorePolicy) FCRWindow(string) time.Duration { return DefaultFCRWindow }

@@ -427,15 +427,18 @@ const (
 
 // Survey is one customer's satisfaction answer about a conversation.
 type Survey struct {
-	ID             string         `json:"id"`
-	TenantID       string         `json:"tenant_id"`
-	ConversationID string         `json:"conversation_id"`
-	AgentID        string         `json:"agent_id,omitempty"`
-	Channel        atende.Channel `json:"channel"`
-	Kind           string         `json:"kind"`
-	Score          int            `json:"score"`
-	Comment        string         `json:"comment,omitempty"`
-	At             time.Time      `json:"at"`
+	ID             string `json:"id"`
+	TenantID       string `json:"tenant_id"`
+	ConversationID string `json:"conversation_id"`
+	AgentID        string `json:"agent_id,omitempty"`
+	// QueueID is the conversation's queue when answered; it travels in the
+	// survey.answered event for the reports and is not stored.
+	QueueID string         `json:"queue_id,omitempty"`
+	Channel atende.Channel `json:"channel"`
+	Kind    string         `json:"kind"`
+	Score   int            `json:"score"`
+	Comment string         `json:"comment,omitempty"`
+	At      time.Time      `json:"at"`
 }
 
 // CreateSurvey stores a survey answer; a conversation takes one answer per
@@ -458,7 +461,7 @@ func (s *Store) CreateSurvey(ctx context.Context, a atende.Actor, sv *Survey) er
 		if err != nil {
 			return err
 		}
-		sv.ID, sv.TenantID, sv.AgentID, sv.Channel, sv.At = atende.NewID(), a.TenantID, c.AssigneeID, c.Channel, tx.now
+		sv.ID, sv.TenantID, sv.AgentID, sv.QueueID, sv.Channel, sv.At = atende.NewID(), a.TenantID, c.AssigneeID, c.QueueID, c.Channel, tx.now
 		if _, err := tx.exec(`INSERT INTO surveys (id, tenant_id, conversation_id, agent_id, channel, kind, score, comment, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sv.ID, sv.TenantID, sv.ConversationID, sv.AgentID, sv.Channel, sv.Kind, sv.Score, sv.Comment, sv.At); err != nil {
 			return err

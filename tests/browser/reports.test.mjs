@@ -3,8 +3,10 @@
 // who leave after a wait and one who leaves at once), then, once the
 // interval statistics have folded it, the supervisor's charts, table, tiles
 // and CSV export show those numbers; once per language, at 1280x720 and
-// 1920x1080, with the browser in another time zone than the tenant's.
-// Screenshots: artifacts/reports-*.png.
+// 1920x1080, with the browser in another time zone than the tenant's. Chats
+// in a queue of their own, ended by their customers (one of whom comes back)
+// and answered with CSAT and NPS, feed the first-contact resolution and
+// survey sections. Screenshots: artifacts/reports-*.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,7 +20,25 @@ const queueName = 'Soporte técnico ES';
 // What the traffic below makes of the queue today.
 const want = { offered: 6, handled: 3, abandoned: 3, short_abandoned: 1, completed: 2, service_level: 3 / 5, abandon_rate: 2 / 5 };
 
-let atende, browser, artifacts, queue, agentToken, agentId;
+let atende, browser, artifacts, queue, agentToken, agentId, quality;
+
+// The chats below, in the quality queue: four resolved, one of them followed
+// by the same customer coming back (FCR 3/4; the demo's own conversations
+// count in the other queues); CSAT 5, 4, 2 (2 of 3 satisfied, mean 11/3); NPS 10,
+// 9, 6 (2 promoters, 1 detractor of 3: +33).
+const wantFCR = { resolved: 4, first_contact: 3, repeated: 1, fcr: 3 / 4 };
+const wantSurvey = { csat: 2 / 3, csat_answers: 3, nps: 33, nps_answers: 3, promoters: 2, passives: 0, detractors: 1 };
+const shopOrigin = 'https://shop.example.test';
+
+/** Calls the visitor API as a customer's browser on the shop's site would. */
+async function visitor(method, path, token, body) {
+  const headers = { Origin: shopOrigin, 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(atende.base + '/api/v1' + path, { method, headers, body: body && JSON.stringify(body) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
 
 async function agentApi(method, path, body) {
   const res = await fetch(atende.base + '/api/v1' + path, {
@@ -85,6 +105,37 @@ before(async () => {
   await until('the agent report to fold the traffic', async () => {
     const r = await atende.api('GET', `/reports/agents?agent_id=${agentId}&group=total`);
     return r.totals?.find((l) => l.id === agentId)?.handled === want.handled;
+  });
+
+  // Quality: a queue with no agents, so the figures above stay as they are,
+  // and a chat widget on it; the tenant's chats ask CSAT and NPS.
+  quality = await atende.api('POST', '/queues', { name: 'Calidad', channels: ['chat'], team_ids: queue.team_ids, routing: queue.routing });
+  await atende.api('PATCH', '/survey-settings', { chat: { enabled: true, kind: 'both' } }, { 'If-Match': '*' });
+  const widget = await atende.api('POST', '/chat-widgets', { name: 'Reports test', queue_id: quality.id, allowed_origins: [shopOrigin], language: 'es', active: true });
+  const chat = async (who, visitorId) => {
+    const s = await visitor('POST', `/chat/${widget.id}/sessions`, null, { visitor_id: visitorId, name: who, email: `${who.toLowerCase()}@example.com`, consent: true, language: 'es' });
+    assert.ok(s.token, `a chat session: ${JSON.stringify(s)}`);
+    // Marta takes it over from the desktop, then the customer ends it: resolved.
+    await atende.api('PATCH', `/conversations/${s.conversation_id}`, { assignee_id: agentId }, { 'If-Match': '*' });
+    await visitor('POST', '/chat/end', s.token);
+    return s;
+  };
+  const sessions = [];
+  for (const [who, csat, nps] of [['Ana', 5, 10], ['Bruno', 4, 9], ['Carla', 2, 6]]) {
+    const s = await chat(who);
+    await visitor('POST', '/chat/csat', s.token, { score: csat });
+    await visitor('POST', '/chat/nps', s.token, { score: nps, comment: 'ok' });
+    sessions.push(s);
+  }
+  // Ana comes back the same day: her first chat was not resolved at first contact.
+  const again = await chat('Ana', sessions[0].visitor_id);
+  assert.notEqual(again.conversation_id, sessions[0].conversation_id);
+  await until('the FCR and survey reports to fold the chats', async () => {
+    const f = await atende.api('GET', `/reports/fcr?by=queue&id=${quality.id}&group=total`);
+    const s = await atende.api('GET', `/reports/surveys?by=queue&id=${quality.id}&group=total`);
+    const fl = f.totals?.find((l) => l.id === quality.id);
+    const sl = s.totals?.find((l) => l.id === quality.id);
+    return fl?.resolved === wantFCR.resolved && fl.repeated === wantFCR.repeated && sl?.csat_answers === 3 && sl.nps_answers === 3;
   });
   browser = await launchChromium();
 });
@@ -207,9 +258,11 @@ for (const [lang, size, locale] of [
       assert.ok(abandonLabel.includes(pct(want.abandon_rate)), abandonLabel);
       await page.getByTestId('chart-speed').locator('svg[role="img"]').waitFor();
 
-      // The channel mix: all chat.
+      // The channel mix: all chat (the six tasks and the quality chats).
+      const chats = (await atende.api('GET', '/reports/channels?group=total')).totals.find((l) => l.id === 'chat').offered;
+      assert.equal(chats, 6 + 4);
       const channels = page.getByTestId('chart-channels');
-      assert.ok(norm(await channels.locator('svg[role="img"]').getAttribute('aria-label')).includes(`${tr['channel.chat']} 6`));
+      assert.ok(norm(await channels.locator('svg[role="img"]').getAttribute('aria-label')).includes(`${tr['channel.chat']} ${chats}`));
 
       // Agents: the agent who handled the three, with state time.
       const agents = page.getByTestId('agent-table');
@@ -230,6 +283,58 @@ for (const [lang, size, locale] of [
       assert.ok(csv.slice(1).every((r) => r[col('id')] === queue.id));
       await shot('2-page');
       step('csv');
+
+      // First-contact resolution and surveys of the quality queue's chats.
+      await page.getByTestId('queue-filter').locator('summary').click();
+      await page.getByRole('checkbox', { name: 'Calidad' }).check();
+      await page.getByRole('checkbox', { name: queueName }).uncheck();
+      await page.getByTestId('queue-filter').locator('summary').click();
+      await page.waitForURL(new RegExp(`queue=${quality.id}$|queue=${quality.id}&`));
+      const fcr = page.getByTestId('section-fcr');
+      await fcr.getByTestId('fcr-table').waitFor();
+      const ftile = async (k) => norm(await fcr.getByTestId(`kpi-${k}`).locator('.tile-value').innerText());
+      assert.equal(await ftile('resolved'), String(wantFCR.resolved));
+      assert.equal(await ftile('first_contact'), String(wantFCR.first_contact));
+      assert.equal(await ftile('repeated'), String(wantFCR.repeated));
+      assert.equal(await ftile('fcr'), pct(wantFCR.fcr));
+      // Today's resolutions can still see a repeat: provisional, and said so.
+      await fcr.getByTestId('fcr-provisional').waitFor();
+      const fcrChart = fcr.getByTestId('chart-fcr');
+      assert.ok(norm(await fcrChart.locator('svg[role="img"]').getAttribute('aria-label')).includes(pct(wantFCR.fcr)));
+      assert.ok((await fcrChart.locator('rect.bar').count()) >= 2, 'bars for first contact and repeat');
+      const frow = fcr.getByTestId('fcr-table').locator('tbody tr', { hasText: 'Calidad' });
+      assert.equal(await cell(frow, 'resolved'), '4');
+      assert.equal(await cell(frow, 'fcr'), pct(wantFCR.fcr));
+      // Per agent: every queue's conversations (the demo's too), as the API says.
+      await fcr.getByRole('button', { name: tr['reports.by_agent'] }).click();
+      const fagent = fcr.getByTestId('fcr-table').locator('tbody tr', { hasText: 'Marta' });
+      const martaFCR = (await atende.api('GET', `/reports/fcr?by=agent&id=${agentId}&group=total`)).totals.find((l) => l.id === agentId);
+      assert.equal(await cell(fagent, 'repeated'), String(martaFCR.repeated));
+      assert.equal(await cell(fagent, 'fcr'), pct(martaFCR.fcr));
+      assert.match(await fcr.getByTestId('csv-fcr').getAttribute('href'), /\/api\/v1\/reports\/fcr\?.*by=agent.*format=csv/);
+      const [fcsv] = await Promise.all([page.waitForEvent('download'), fcr.getByTestId('csv-fcr').click()]);
+      const frows = readFileSync(await fcsv.path(), 'utf8').trim().split('\n').map((l) => l.split(','));
+      assert.deepEqual(frows[0].slice(3, 7), ['resolved', 'first_contact', 'repeated', 'fcr']);
+      assert.equal(frows.slice(1).filter((r) => r[1] === agentId).reduce((a, r) => a + Number(r[3]), 0), martaFCR.resolved);
+
+      const sv = page.getByTestId('section-surveys');
+      const stile = async (k) => norm(await sv.getByTestId(`kpi-${k}`).locator('.tile-value').innerText());
+      assert.equal(await stile('csat'), pct(wantSurvey.csat));
+      assert.equal(await stile('nps'), '+' + wantSurvey.nps);
+      const nps = sv.getByTestId('chart-nps');
+      assert.ok(norm(await nps.locator('svg[role="img"]').getAttribute('aria-label')).includes('+' + wantSurvey.nps));
+      assert.ok(norm(await sv.getByTestId('chart-csat').locator('svg[role="img"]').getAttribute('aria-label')).includes(pct(wantSurvey.csat)));
+      const srow = sv.getByTestId('survey-table').locator('tbody tr', { hasText: 'Marta' });
+      assert.equal(await cell(srow, 'csat_answers'), '3');
+      assert.equal(await cell(srow, 'promoters'), '2');
+      assert.equal(await cell(srow, 'passives'), '0');
+      assert.equal(await cell(srow, 'detractors'), '1');
+      assert.equal(await cell(srow, 'nps'), '+33');
+      await sv.getByRole('button', { name: tr['reports.by_queue'] }).click();
+      await sv.getByTestId('survey-table').locator('tbody tr', { hasText: 'Calidad' }).waitFor();
+      await fcr.screenshot({ path: join(artifacts, `reports-${tag}-4-fcr.png`) });
+      await sv.screenshot({ path: join(artifacts, `reports-${tag}-5-surveys.png`) });
+      step('quality');
 
       if (lang === 'es' && !shared) {
         // Yesterday had no contacts: an empty state, not charts of zeros.

@@ -3,8 +3,8 @@
 // embeds /widget.js from a real `atende serve --demo`. A visitor fills the
 // pre-chat form, waits in the queue, chats with a demo agent who answers
 // through the REST API, reloads without losing or doubling anything, loses
-// the network while writing, sends files, ends the chat and rates it; the
-// offline form takes over when the queue is closed. Screenshots go to
+// the network while writing, sends files, ends the chat and rates it (CSAT,
+// then NPS, which the tenant asks too); the offline form takes over when the queue is closed. Screenshots go to
 // artifacts/widget-*.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,6 +111,8 @@ before(async () => {
     ...common, name: 'Shop (closed)', queue_id: closedQueue.id, theme: { primary_color: '#6d28d9', position: 'right' },
     offline: { enabled: true, queue_id: mailQueue.id },
   });
+  // The tenant's chats ask NPS after CSAT.
+  await atende.api('PATCH', '/survey-settings', { chat: { enabled: true, kind: 'both' } }, { 'If-Match': '*' });
   vars.WIDGET = widget.id;
   vars.CLOSED_WIDGET = closedWidget.id;
   browser = await launchChromium();
@@ -340,8 +342,21 @@ for (const [lang, size] of [
       await chat.getByLabel(w['csat.comment']).fill('Muy amable');
       await shot('6-csat');
       await chat.getByRole('button', { name: w['csat.send'] }).click();
+
+      // Then NPS, 0-10, in the tenant's words (the server's catalogue here).
+      const npsText = JSON.parse(readFileSync(join(root, 'internal', 'i18n', 'catalog', `${lang}.json`), 'utf8'))['survey.question.nps'];
+      const npsQuestion = new RegExp('^' + npsText.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('\\{\\{tenant\\}\\}', '.+') + '$');
+      await chat.locator('form.nps legend').getByText(npsQuestion).waitFor();
+      assert.equal(await chat.locator('form.nps input[type="radio"]').count(), 11);
+      await chat.getByRole('radio', { name: fill(w['nps.score'], { count: 9 }), exact: true }).check();
+      await chat.getByLabel(w['nps.comment']).fill('Rápido');
+      await shot('7-nps');
+      await chat.getByRole('button', { name: w['csat.send'] }).click();
       await chat.getByRole('heading', { name: w['thanks.title'] }).waitFor();
-      await shot('7-thanks');
+      await shot('8-thanks');
+      // Both answers are stored on the conversation, for the agent who took it.
+      const answers = (await atende.api('GET', `/surveys?agent_id=${agentId}`)).items.filter((a) => a.conversation_id === conversationId);
+      assert.deepEqual(answers.map((a) => `${a.kind} ${a.score} ${a.agent_id === agentId}`).sort(), ['csat 4 true', 'nps 9 true']);
       // A reload keeps the thank-you rather than reopening the old chat.
       await page.reload();
       await chat.getByRole('heading', { name: w['thanks.title'] }).waitFor();

@@ -10,6 +10,7 @@ import { t, useLanguage, type Key } from '../i18n';
 import { all, api, errorText, type ReasonCode } from '../lib/api';
 import { BarList, palette, TimeChart, type Series, type SeriesStyle } from './charts';
 import { localeFor, none, reportFormat, type ReportFormat } from './format';
+import { FCRSection, SurveySection, type QualityData } from './Quality';
 import {
   allowedGroups,
   groups,
@@ -22,8 +23,12 @@ import {
   sumByPeriod,
   todayIn,
   withRange,
+  qualityPath,
   type AgentLine,
+  type Breakdown,
   type CountLine,
+  type FCRLine,
+  type QualityKind,
   type Group,
   type Period,
   type Preset,
@@ -31,6 +36,7 @@ import {
   type Report,
   type ReportKind,
   type ReportState,
+  type SurveyLine,
 } from './model';
 import './reports.css';
 
@@ -50,6 +56,8 @@ interface Data {
   channels: Report<QueueLine>;
   agents: Report<AgentLine>;
   dispositions: Report<CountLine>;
+  fcr: QualityData<FCRLine>;
+  surveys: QualityData<SurveyLine>;
 }
 
 const presetKey: Record<Preset, Key> = {
@@ -99,10 +107,23 @@ export function ReportsPage() {
     setLoading(true);
     setError('');
     const get = <T,>(kind: ReportKind) => api<Report<T>>('GET', reportPath(kind, state));
-    Promise.all([get<QueueLine>('queues'), get<QueueLine>('channels'), get<AgentLine>('agents'), get<CountLine>('dispositions')])
-      .then(([q, c, a, d]) => {
+    const quality = <T,>(kind: QualityKind): Promise<QualityData<T>> => {
+      const by = (b: Breakdown, total: boolean) => api<Report<T>>('GET', qualityPath(kind, b, state, { total }));
+      return Promise.all([by(state.queues.length ? 'queue' : 'channel', false), by('queue', true), by('channel', true), by('agent', true)]).then(
+        ([over, byQueue, byChannel, byAgent]) => ({ over, byQueue, byChannel, byAgent }),
+      );
+    };
+    Promise.all([
+      get<QueueLine>('queues'),
+      get<QueueLine>('channels'),
+      get<AgentLine>('agents'),
+      get<CountLine>('dispositions'),
+      quality<FCRLine>('fcr'),
+      quality<SurveyLine>('surveys'),
+    ])
+      .then(([q, c, a, d, fcr, surveys]) => {
         if (mine !== seq.current) return;
-        setData({ queues: q, channels: c, agents: a, dispositions: d });
+        setData({ queues: q, channels: c, agents: a, dispositions: d, fcr, surveys });
         setLoadedAt(new Date());
       })
       .catch((e) => mine === seq.current && setError(errorText(e, t('error.network'))))
@@ -148,6 +169,8 @@ export function ReportsPage() {
             <DispositionSection data={data.dispositions} state={state} f={f} />
           </div>
           <AgentSection data={data.agents} state={state} f={f} reasons={reasons} lang={lang} />
+          <FCRSection data={data.fcr} state={state} periods={periods} f={f} />
+          <SurveySection data={data.surveys} state={state} periods={periods} f={f} />
         </div>
       )}
     </div>

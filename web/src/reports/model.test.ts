@@ -6,18 +6,24 @@ import {
   allowedGroups,
   countScale,
   emptyCounters,
+  fcrByPeriod,
   kpis,
   niceScale,
   parseState,
   periodsOf,
   presetRange,
+  qualityPath,
   reportPath,
   seriesByKey,
   stateQuery,
   sumByPeriod,
+  surveyKPIs,
+  surveysByPeriod,
   todayIn,
   withRange,
+  type FCRLine,
   type QueueLine,
+  type SurveyLine,
 } from './model';
 
 const line = (period: string, id: string, c: Partial<QueueLine>): QueueLine =>
@@ -128,5 +134,44 @@ describe('scales and formats', () => {
     expect(f.seconds(75.4)).toBe('1:15');
     expect(f.short({ key: '', start: new Date('2026-03-02T08:15:00Z'), day: false })).toBe('09:15');
     expect(f.short({ key: '2026-03-02', start: new Date('2026-03-02T00:00:00Z'), day: true })).toBe('2 mar');
+  });
+});
+
+describe('first-contact resolution and surveys', () => {
+  const periods = periodsOf({ from: '2026-03-10T00:00:00+01:00', to: '2026-03-12T00:00:00+01:00' }, 'day');
+  it('sums FCR per period and derives it from the sums, not from the lines\' rates', () => {
+    const f = (period: string, id: string, resolved: number, repeated: number): FCRLine =>
+      ({ period, id, resolved, repeated, first_contact: resolved - repeated, fcr: null, provisional: false });
+    const sums = fcrByPeriod(
+      [f('2026-03-10T00:00:00+01:00', 'chat', 8, 2), f('2026-03-10T00:00:00+01:00', 'email', 2, 2), f('2026-03-11T00:00:00+01:00', 'chat', 0, 0)],
+      periods,
+      'day',
+    );
+    // (6 + 0) / (8 + 2) = 60 %, not the mean of 75 % and 0 %.
+    expect(sums[0]).toEqual({ resolved: 10, repeated: 4, first_contact: 6, fcr: 0.6 });
+    expect(sums[1]!.fcr).toBeNull();
+  });
+  it('computes CSAT, the average and NPS as REFERENCE.md defines them', () => {
+    // CSAT answers 5, 4, 3, 1: 2 of 4 satisfied, mean 13/4. NPS answers
+    // 10, 9, 8, 6, 0: (2 − 2) / 5 = 0, one passive.
+    const k = surveyKPIs({ csat_answers: 4, csat_satisfied: 2, csat_score_sum: 13, nps_answers: 5, nps_promoters: 2, nps_detractors: 2 });
+    expect(k.csat).toBe(0.5);
+    expect(k.average_csat).toBe(3.25);
+    expect(k.nps).toBe(0);
+    expect(k.nps_passives).toBe(1);
+    expect(surveyKPIs({ csat_answers: 0, csat_satisfied: 0, csat_score_sum: 0, nps_answers: 1, nps_promoters: 0, nps_detractors: 1 })).toMatchObject({
+      csat: null,
+      nps: -100,
+    });
+    const s = (period: string, promoters: number): SurveyLine =>
+      ({ period, id: 'chat', csat_answers: 0, csat_satisfied: 0, csat_score_sum: 0, nps_answers: 2, nps_promoters: promoters, nps_detractors: 0 }) as SurveyLine;
+    const sums = surveysByPeriod([s('2026-03-10T00:00:00+01:00', 2), s('2026-03-10T00:00:00+01:00', 0)], periods, 'day');
+    expect(sums[0]).toMatchObject({ nps_answers: 4, nps_promoters: 2, nps_passives: 2, nps: 50 });
+    expect(sums[1]!.nps).toBeNull();
+  });
+  it('builds the report paths with the breakdown and the queue filter', () => {
+    const st = parseState('range=custom&from=2026-03-10&to=2026-03-11&group=hour&queue=q1,q2', '2026-03-20');
+    expect(qualityPath('fcr', 'queue', st)).toBe('/reports/fcr?from=2026-03-10&to=2026-03-11&group=hour&by=queue&id=q1%2Cq2');
+    expect(qualityPath('surveys', 'agent', st, { total: true, csv: true })).toBe('/reports/surveys?from=2026-03-10&to=2026-03-11&group=total&by=agent&format=csv');
   });
 });

@@ -341,3 +341,104 @@ export function countScale(max: number): { max: number; ticks: number[] } {
   }
   return niceScale(max);
 }
+
+// ---- first-contact resolution and surveys ----
+
+export interface FCRLine {
+  period?: string;
+  id?: string;
+  name?: string;
+  resolved: number;
+  first_contact: number;
+  repeated: number;
+  fcr: number | null;
+  /** Some resolutions are less than the window (7 days) old: a repeat
+   * contact can still lower the FCR. */
+  provisional: boolean;
+}
+
+export interface SurveyCounters {
+  csat_answers: number;
+  csat_satisfied: number;
+  csat_score_sum: number;
+  nps_answers: number;
+  nps_promoters: number;
+  nps_detractors: number;
+}
+
+export interface SurveyLine extends SurveyCounters {
+  period?: string;
+  id?: string;
+  name?: string;
+  csat: number | null;
+  average_csat: number | null;
+  nps: number | null;
+  nps_passives: number;
+}
+
+export type QualityKind = 'fcr' | 'surveys';
+export type Breakdown = 'queue' | 'channel' | 'agent';
+export const breakdowns: Breakdown[] = ['queue', 'channel', 'agent'];
+
+/** The API path of the FCR or survey report broken down by queue, channel
+ * or agent; the queue filter applies to the queue breakdown. total: one
+ * line per key for the whole range (the breakdown tables). */
+export function qualityPath(kind: QualityKind, by: Breakdown, s: ReportState, opts: { csv?: boolean; total?: boolean } = {}): string {
+  const q = new URLSearchParams({ from: s.from, to: s.to, group: opts.total ? 'total' : s.group, by });
+  if (by === 'queue' && s.queues.length) q.set('id', s.queues.join(','));
+  if (opts.csv) q.set('format', 'csv');
+  return `/reports/${kind}?${q}`;
+}
+
+export interface FCRFigures {
+  resolved: number;
+  repeated: number;
+  first_contact: number;
+  fcr: number | null;
+}
+
+/** FCR lines summed per period: FCR from the summed counts. */
+export function fcrByPeriod(lines: FCRLine[], periods: Period[], group: Group): FCRFigures[] {
+  const index = new Map(periods.map((p, i) => [p.key, i]));
+  const sums = periods.map(() => ({ resolved: 0, repeated: 0 }));
+  for (const l of lines) {
+    const i = index.get(periodKey(l.period ?? '', group));
+    if (i === undefined) continue;
+    sums[i]!.resolved += l.resolved;
+    sums[i]!.repeated += l.repeated;
+  }
+  return sums.map((s) => ({ ...s, first_contact: s.resolved - s.repeated, fcr: ratio(s.resolved - s.repeated, s.resolved) }));
+}
+
+export interface SurveyFigures extends SurveyCounters {
+  csat: number | null;
+  average_csat: number | null;
+  nps: number | null;
+  nps_passives: number;
+}
+
+/** The survey KPIs of summed counters, as internal/report/kpi.go computes
+ * them: CSAT is the share of 4-5 answers, NPS % promoters − % detractors. */
+export function surveyKPIs(c: SurveyCounters): SurveyFigures {
+  return {
+    ...c,
+    csat: ratio(c.csat_satisfied, c.csat_answers),
+    average_csat: ratio(c.csat_score_sum, c.csat_answers),
+    nps: c.nps_answers > 0 ? (100 * (c.nps_promoters - c.nps_detractors)) / c.nps_answers : null,
+    nps_passives: c.nps_answers - c.nps_promoters - c.nps_detractors,
+  };
+}
+
+const surveyKeys: (keyof SurveyCounters)[] = ['csat_answers', 'csat_satisfied', 'csat_score_sum', 'nps_answers', 'nps_promoters', 'nps_detractors'];
+
+/** Survey lines summed per period. */
+export function surveysByPeriod(lines: SurveyLine[], periods: Period[], group: Group): SurveyFigures[] {
+  const index = new Map(periods.map((p, i) => [p.key, i]));
+  const sums = periods.map(() => Object.fromEntries(surveyKeys.map((k) => [k, 0])) as unknown as SurveyCounters);
+  for (const l of lines) {
+    const i = index.get(periodKey(l.period ?? '', group));
+    if (i === undefined) continue;
+    for (const k of surveyKeys) sums[i]![k] += l[k] ?? 0;
+  }
+  return sums.map(surveyKPIs);
+}

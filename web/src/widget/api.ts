@@ -49,6 +49,13 @@ export interface SessionState {
   ended: boolean;
 }
 
+/** What to ask at the end of the chat: the kinds in order and their questions. */
+export interface ChatSurvey {
+  kinds: string[];
+  questions: Record<string, string>;
+  language: string;
+}
+
 export interface Attachment {
   id: string;
   name: string;
@@ -182,6 +189,12 @@ export class Api {
   }
   csat(score: number, comment: string) {
     return this.call<unknown>('POST', '/csat', { score, comment });
+  }
+  survey() {
+    return this.call<ChatSurvey>('GET', '/survey');
+  }
+  nps(score: number, comment: string) {
+    return this.call<unknown>('POST', '/nps', { score, comment });
   }
   transcript(email: string) {
     return this.call<{ queued: boolean }>('POST', '/transcript', email ? { email } : {});

@@ -4,12 +4,12 @@
 // client_id until the server's copy comes back, and are resent after a
 // reconnect or a reload; the server stores a client_id once.
 import { Api, ApiError } from './api';
-import type { Attachment, Frame, Message, Position, SessionAnswer, WidgetConfig } from './api';
-import { TypingThrottle, backoff, fileProblem, mergeMessages, newClientId } from './core';
+import type { Attachment, ChatSurvey, Frame, Message, Position, SessionAnswer, WidgetConfig } from './api';
+import { TypingThrottle, backoff, fileProblem, mergeMessages, newClientId, nextSurveyStep } from './core';
 import { isLang, pickLanguage } from './i18n';
 import type { Lang } from './i18n';
 
-export type Phase = 'loading' | 'unavailable' | 'closed' | 'prechat' | 'offline' | 'offline_sent' | 'chat' | 'csat' | 'thanks';
+export type Phase = 'loading' | 'unavailable' | 'closed' | 'prechat' | 'offline' | 'offline_sent' | 'chat' | 'ending' | 'csat' | 'nps' | 'thanks';
 
 /** A message written but not yet confirmed by the server. */
 export interface Outgoing {
@@ -48,6 +48,8 @@ export interface View {
   busy: boolean;
   error?: string; // an i18n key
   transcriptSentTo?: string;
+  /** What the tenant asks at the end of the chat (GET /chat/survey). */
+  survey?: ChatSurvey;
 }
 
 /** What survives a reload, per widget, in the host page's localStorage. */
@@ -64,7 +66,8 @@ interface Saved {
   agent?: string;
   lang?: Lang;
   open?: boolean;
-  phase?: 'chat' | 'csat' | 'thanks';
+  phase?: 'chat' | 'csat' | 'nps' | 'thanks';
+  survey?: ChatSurvey;
 }
 
 export interface ChatOptions {
@@ -169,7 +172,7 @@ export class Chat {
     this.set({ config, lang });
     if (this.saved.token && this.saved.conversationId) {
       const phase = this.saved.phase ?? 'chat';
-      this.set({ phase });
+      this.set({ phase, survey: this.saved.survey });
       if (phase === 'chat') await this.resume();
       return;
     }
@@ -318,11 +321,11 @@ export class Chat {
   /** Forget the chat (not the visitor): back to the start. */
   private forget() {
     this.ws?.close();
-    this.save({ token: undefined, expiresAt: undefined, conversationId: undefined, seq: 0, outbox: [], agent: undefined, phase: undefined });
+    this.save({ token: undefined, expiresAt: undefined, conversationId: undefined, seq: 0, outbox: [], agent: undefined, phase: undefined, survey: undefined });
     this.api.token = '';
     this.cursor = 0;
     this.readSent = 0;
-    this.set({ phase: this.entryPhase(), messages: [], outbox: [], uploads: [], agent: undefined, state: 'waiting', position: undefined });
+    this.set({ phase: this.entryPhase(), messages: [], outbox: [], uploads: [], agent: undefined, state: 'waiting', position: undefined, survey: undefined });
   }
 
   // ---- the socket ----
@@ -588,22 +591,39 @@ export class Chat {
     this.ws = null;
     this.wsReady = false;
     ws?.close();
-    this.save({ phase: 'csat' });
-    this.set({ phase: 'csat', state: 'ended', connected: false, reconnecting: false, agentTyping: false });
+    this.set({ phase: 'ending', state: 'ended', connected: false, reconnecting: false, agentTyping: false });
+    // What to ask: the tenant's survey settings; when they cannot be read,
+    // CSAT, as the widget always asked.
+    this.call(() => this.api.survey())
+      .catch((): ChatSurvey => ({ kinds: ['csat'], questions: {}, language: this.view.lang }))
+      .then((survey) => {
+        if (this.stopped || this.view.phase !== 'ending') return;
+        const phase = nextSurveyStep('chat', survey.kinds);
+        this.save({ phase, survey });
+        this.set({ phase, survey });
+      });
   }
 
-  async csat(score: number, comment: string) {
+  /** Answers (score > 0 for CSAT, ≥ 0 for NPS) or skips (-1) a question. */
+  async answer(kind: 'csat' | 'nps', score: number, comment: string) {
     this.set({ busy: true, error: undefined });
     try {
-      if (score > 0) await this.call(() => this.api.csat(score, comment));
+      if (score >= 0 && (kind === 'nps' || score > 0)) {
+        await this.call(() => (kind === 'csat' ? this.api.csat(score, comment) : this.api.nps(score, comment)));
+      }
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 409)) {
         this.set({ busy: false, error: errorKey(e) });
         return;
       }
     }
-    this.save({ phase: 'thanks' });
-    this.set({ busy: false, phase: 'thanks' });
+    const phase = nextSurveyStep(kind, this.view.survey?.kinds ?? []);
+    this.save({ phase });
+    this.set({ busy: false, phase });
+  }
+
+  async csat(score: number, comment: string) {
+    return this.answer('csat', score > 0 ? score : -1, comment);
   }
 
   /** After the thank-you: a new chat for the same visitor. */

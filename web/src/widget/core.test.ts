@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from './api';
-import { TypingThrottle, backoff, colour, fileProblem, formatBytes, mergeMessages, newClientId, textOn } from './core';
+import { TypingThrottle, backoff, colour, fileProblem, formatBytes, mergeMessages, newClientId, nextSurveyStep, npsBand, textOn } from './core';
 
 const msg = (seq: number, body = `m${seq}`): Message => ({ seq, direction: 'in', author: 'visitor', body, at: '2024-01-01T00:00:00Z' });
 
@@ -85,4 +85,21 @@ it('picks readable text on the theme colour and refuses anything but #rrggbb', (
   expect(colour('red')).toBe('#1f6feb');
   expect(colour('#00aa55')).toBe('#00aa55');
   expect(colour('#00aa55;background:url(x)')).toBe('#1f6feb');
+});
+
+describe('nextSurveyStep', () => {
+  it('asks CSAT then NPS, each only when the tenant asks it', () => {
+    expect(nextSurveyStep('chat', ['csat', 'nps'])).toBe('csat');
+    expect(nextSurveyStep('csat', ['csat', 'nps'])).toBe('nps');
+    expect(nextSurveyStep('nps', ['csat', 'nps'])).toBe('thanks');
+    expect(nextSurveyStep('chat', ['nps'])).toBe('nps');
+    expect(nextSurveyStep('csat', ['csat'])).toBe('thanks');
+    expect(nextSurveyStep('chat', [])).toBe('thanks');
+  });
+});
+
+describe('npsBand', () => {
+  it('splits 0-10 into detractors 0-6, passives 7-8 and promoters 9-10', () => {
+    expect([0, 6, 7, 8, 9, 10].map(npsBand)).toEqual(['detractor', 'detractor', 'passive', 'passive', 'promoter', 'promoter']);
+  });
 });

@@ -110,3 +110,23 @@ export function textOn(hex: string): '#000000' | '#ffffff' {
 export function colour(hex: string | undefined, fallback = '#1f6feb'): string {
   return hex && /^#[0-9a-f]{6}$/i.test(hex) ? hex : fallback;
 }
+
+/** A step of the survey at the end of a chat. */
+export type SurveyStep = 'csat' | 'nps' | 'thanks';
+
+/**
+ * The survey step after 'after' (the chat itself, or a question answered or
+ * skipped): CSAT then NPS, each only when the tenant asks it, then thanks.
+ */
+export function nextSurveyStep(after: 'chat' | 'csat' | 'nps', kinds: readonly string[]): SurveyStep {
+  const order = ['csat', 'nps'] as const;
+  for (let i = after === 'chat' ? 0 : order.indexOf(after) + 1; i < order.length; i++) {
+    if (kinds.includes(order[i])) return order[i];
+  }
+  return 'thanks';
+}
+
+/** Where an NPS score falls: detractor (0-6), passive (7-8), promoter (9-10). */
+export function npsBand(score: number): 'detractor' | 'passive' | 'promoter' {
+  return score >= 9 ? 'promoter' : score >= 7 ? 'passive' : 'detractor';
+}

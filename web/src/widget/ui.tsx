@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Attachment, Message } from './api';
 import type { Chat, Upload, View } from './chat';
-import { colour, formatBytes, textOn } from './core';
+import { colour, formatBytes, npsBand, textOn } from './core';
 import { languageNames, languages, translate } from './i18n';
 import type { Key, Lang } from './i18n';
 
@@ -131,6 +131,7 @@ function Subtitle({ v, t }: { v: View; t: T }) {
 function Phase({ chat, v, t }: { chat: Chat; v: View; t: T }) {
   switch (v.phase) {
     case 'loading':
+    case 'ending':
       return <p class="note pad">{t('panel.loading')}</p>;
     case 'unavailable':
       return <p class="note pad">{t('panel.unavailable')}</p>;
@@ -150,6 +151,8 @@ function Phase({ chat, v, t }: { chat: Chat; v: View; t: T }) {
       return <Conversation chat={chat} v={v} t={t} />;
     case 'csat':
       return <Csat chat={chat} v={v} t={t} />;
+    case 'nps':
+      return <Nps chat={chat} v={v} t={t} />;
     case 'thanks':
       return (
         <div class="thanks" role="status">
@@ -521,6 +524,52 @@ function Csat({ chat, v, t }: { chat: Chat; v: View; t: T }) {
           {t('csat.send')}
         </button>
         <button type="button" class="link" onClick={() => chat.csat(0, '')}>
+          {t('csat.skip')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Nps({ chat, v, t }: { chat: Chat; v: View; t: T }) {
+  const [score, setScore] = useState(-1);
+  const [comment, setComment] = useState('');
+  // The tenant's question when it is in the language shown, else ours.
+  const q = v.survey?.language === v.lang && v.survey.questions.nps ? v.survey.questions.nps : t('nps.question');
+  return (
+    <form
+      class="form nps"
+      onSubmit={(e) => {
+        e.preventDefault();
+        chat.answer('nps', score, comment);
+      }}
+    >
+      {!v.survey?.kinds.includes('csat') && <h3>{t('ended.title')}</h3>}
+      <fieldset>
+        <legend>{q}</legend>
+        <div class="scale">
+          {[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((n) => (
+            <label key={n} class={n === score ? `pick on ${npsBand(n)}` : 'pick'}>
+              <input type="radio" name="nps" value={n} checked={score === n} aria-label={t('nps.score', { count: n })} onChange={() => setScore(n)} />
+              <span aria-hidden="true">{n}</span>
+            </label>
+          ))}
+        </div>
+        <div class="ends" aria-hidden="true">
+          <span>{t('nps.low')}</span>
+          <span>{t('nps.high')}</span>
+        </div>
+      </fieldset>
+      <label>
+        {t('nps.comment')}
+        <textarea rows={2} maxLength={4000} value={comment} onInput={(e) => setComment((e.target as HTMLTextAreaElement).value)} />
+      </label>
+      <ErrorLine v={v} t={t} />
+      <div class="row">
+        <button type="submit" class="primary" disabled={v.busy || score < 0}>
+          {t('csat.send')}
+        </button>
+        <button type="button" class="link" onClick={() => chat.answer('nps', -1, '')}>
           {t('csat.skip')}
         </button>
       </div>
