@@ -29,9 +29,13 @@
 // message acknowledged but never delivered is lost, one delivered twice is
 // duplicated. Percentiles are nearest-rank over every measured message.
 //
-// With -agent-streams=false the agents' event WebSockets are closed once every
-// chat is accepted (the agents keep posting with their tokens), so the server
-// streams to the visitors alone. With -pprof DIR the server is started with a
+// The agents' event WebSockets are scoped as the desktop's (?scope=own; each
+// agent watches every chat it accepts, as the desktop watches its tabs), so
+// each carries the conversation events of that agent's chats only;
+// -agent-scope all streams the whole tenant to each, as before the scope
+// existed. With -agent-streams=false the agents' event WebSockets are closed
+// once every chat is accepted (the agents keep posting with their tokens), so
+// the server streams to the visitors alone. With -pprof DIR the server is started with a
 // loopback debug-addr, and a heap and a goroutine profile (sockets idle) and a
 // CPU profile (the first -perf-for of the measured window) are saved in DIR.
 //
@@ -97,6 +101,7 @@ type options struct {
 	quietWait    time.Duration
 	tenants      int
 	agentStreams bool
+	agentScope   string
 }
 
 func main() {
@@ -124,8 +129,9 @@ func main() {
 	flag.DurationVar(&o.quietWait, "quiet-wait", 5*time.Minute, "the longest wait for -quiet-pct")
 	flag.IntVar(&o.tenants, "tenants", 1, "spread the visitors over this many tenants (made with the admin CLI), each with its own widget, queue and agents")
 	flag.BoolVar(&o.agentStreams, "agent-streams", true, "keep the agents' event WebSockets open after every chat is accepted (false: close them, so the server streams to the visitors only)")
+	flag.StringVar(&o.agentScope, "agent-scope", "own", "the agents' event WebSockets: own (as the desktop: ?scope=own, and a watch for every accepted chat) or all (the whole tenant)")
 	flag.Parse()
-	if flag.NArg() > 0 || o.visitors < 1 || o.rate <= 0 || o.duration <= 0 || o.warmup < 0 || o.capacity < 1 || o.capacity > 50 || o.conc < 1 || o.body < 24 || o.tenants < 1 || o.tenants > o.visitors {
+	if flag.NArg() > 0 || o.visitors < 1 || o.rate <= 0 || o.duration <= 0 || o.warmup < 0 || o.capacity < 1 || o.capacity > 50 || o.conc < 1 || o.body < 24 || o.tenants < 1 || o.tenants > o.visitors || (o.agentScope != "own" && o.agentScope != "all") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -259,12 +265,14 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("  machine %.0f%% busy before the load (waited %.0f s for at most %.0f%%)\n", pct, waited.Seconds(), o.quietPct)
 	}
 
+	framesBefore := agentFrames(agents)
 	res := load(ctx, o, cs, visitors, tr, runID, admin, pid, debugURL)
 	after := takeSnapshot(admin, pid)
+	framesDuring := agentFrames(agents) - framesBefore
 	stopVisitors()
 	stopAgents()
 	in := reportInput{base: base, before: before, idle: idle, after: after, visitors: len(visitors), agents: len(agents),
-		open: open, idleCPU: idleCPU, idleFor: idle.at.Sub(connected.at), res: res}
+		open: open, idleCPU: idleCPU, idleFor: idle.at.Sub(connected.at), res: res, agentFrames: framesDuring}
 	in.frames, in.messages, in.ended, in.firstWSErr = framesOf(visitors)
 	report(o, in)
 	if res.measured == 0 {
@@ -453,6 +461,7 @@ type agent struct {
 
 	accepted  atomic.Int64
 	acceptErr atomic.Int64
+	frames    atomic.Int64 // frames received on the event WebSocket
 	firstErr  atomic.Value
 }
 
@@ -479,6 +488,9 @@ func newAgent(ctx context.Context, admin *client, hc *http.Client, o options, ru
 // agent available.
 func (a *agent) connect(ctx, readCtx context.Context, wsHC *http.Client, o options, i int, cs *chats) error {
 	wsURL := "ws" + strings.TrimPrefix(a.c.base, "http") + "/api/v1/ws"
+	if o.agentScope == "own" {
+		wsURL += "?scope=own"
+	}
 	dctx, cancel := context.WithTimeout(ctx, o.timeout)
 	ws, _, err := websocket.Dial(dctx, wsURL, &websocket.DialOptions{
 		HTTPClient: wsHC, HTTPHeader: http.Header{"Authorization": {"Bearer " + a.c.token}},
@@ -506,6 +518,7 @@ func (a *agent) read(ctx context.Context, o options, cs *chats) {
 		if err != nil {
 			return
 		}
+		a.frames.Add(1)
 		if !bytes.Contains(msg, offerMarker) {
 			continue
 		}
@@ -532,9 +545,28 @@ func (a *agent) read(ctx context.Context, o options, cs *chats) {
 				return
 			}
 			a.accepted.Add(1)
+			if o.agentScope == "own" {
+				// The desktop opens a tab for the chat, and watches it.
+				b, _ := json.Marshal(map[string]any{"type": "watch", "conversation_ids": []string{ev.Data.Task.ConversationID}})
+				if err := a.ws.Write(actx, websocket.MessageText, b); err != nil && a.acceptErr.Add(1) == 1 {
+					a.firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
 			cs.accepted(ev.Data.Task.ConversationID, a)
 		}()
 	}
+}
+
+// agentFrames is the number of frames the agents' event WebSockets have
+// received.
+func agentFrames(agents []*agent) int64 {
+	var n int64
+	for _, a := range agents {
+		if a != nil {
+			n += a.frames.Load()
+		}
+	}
+	return n
 }
 
 // closeAgentStreams closes the agents' event WebSockets and waits for their
@@ -1139,6 +1171,7 @@ type reportInput struct {
 	messages                  int64
 	ended                     int
 	firstWSErr                string
+	agentFrames               int64 // received by the agents' event WebSockets during the load
 }
 
 func report(o options, in reportInput) {
@@ -1183,12 +1216,13 @@ func report(o options, in reportInput) {
 		"achieved_rate=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f post_p99_ms=%.2f late=%d "+
 		"rss_base_mb=%.1f rss_before_mb=%.1f rss_idle_mb=%.1f rss_after_mb=%.1f hwm_mb=%.1f kb_per_idle_conn=%.1f heap_kb_per_idle_conn=%.1f goroutines_per_conn=%.2f "+
 		"goroutines_idle=%s fds_idle=%s server_cpu_s=%.2f server_cpu_us_per_msg=%.0f client_cpu_s=%.2f other_cpu_s=%.2f machine_busy_pct=%.0f idle_server_cpu_pct=%.1f bus_dropped=%.0f ws_ended=%d "+
-		"latency_target_met=%s memory_target_met=%s\n",
+		"agent_scope=%s agent_frames=%d agent_frames_per_msg=%.1f latency_target_met=%s memory_target_met=%s\n",
 		o.label, in.visitors, in.agents, o.rate, secs, r.measured, r.created, r.received, r.lost, r.dups, r.wrong, r.postErrors,
 		rate(r.received), lat.p50, lat.p90, lat.p99, lat.max, post.p99, r.late,
 		mb(in.base.rss), mb(in.before.rss), mb(in.idle.rss), mb(in.after.rss), mb(in.after.hwm), perConnKB, heapPerConnKB, goroutinesPerConn,
 		metricStr(in.idle.metrics, "go_goroutines"), metricStr(in.idle.metrics, "process_open_fds"), r.serverCPU, 1e6*r.serverCPU/float64(max(r.created, 1)),
-		r.clientCPU, r.otherCPU, r.busyPct, 100*in.idleCPU/in.idleFor.Seconds(), dropped, in.ended, met(latencyMet), met(perConnKB < 30))
+		r.clientCPU, r.otherCPU, r.busyPct, 100*in.idleCPU/in.idleFor.Seconds(), dropped, in.ended,
+		o.agentScope, in.agentFrames, float64(in.agentFrames)/float64(max(r.created, 1)), met(latencyMet), met(perConnKB < 30))
 }
 
 func metricStr(m map[string]float64, k string) string {

@@ -53,6 +53,7 @@ func (s *Server) routesEvents() {
 	s.handle(route{Method: "GET", Path: "/ws", Perm: atende.PermEventsRead, Tag: "events",
 		Summary: "WebSocket stream of the events you may see; ?after=ID resumes after a reconnect", Query: []param{
 			{"after", "integer", "id of the last event received; omitted: only new events"},
+			{"scope", "string", "own: conversation events only for the conversations offered or assigned to you and those you watch"},
 		},
 		Status: http.StatusSwitchingProtocols, handler: s.serveWS})
 }
@@ -76,12 +77,26 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 		}
 		after = n
 	}
+	scopeName := r.URL.Query().Get("scope")
+	if scopeName != "" && scopeName != "own" {
+		return atende.FieldError("scope", "must be own or absent")
+	}
 	if after < 0 {
 		last, err := s.cfg.Store.LastEventID(r.Context(), p.TenantID)
 		if err != nil {
 			return err
 		}
 		after = last
+	}
+	// The tasks are read after the cursor: a task event in between is both
+	// in them and replayed (which is harmless), never in neither.
+	var scope *streamScope
+	if scopeName == "own" {
+		sc, err := s.ownScope(r.Context(), p)
+		if err != nil {
+			return err
+		}
+		scope = sc
 	}
 	// Accept checks that the Origin is this host, which stops other sites
 	// from opening a stream with the user's cookie.
@@ -101,7 +116,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 		case <-ctx.Done():
 		}
 	}()
-	err = s.streamEvents(c.CloseRead(ctx), c, out, p, after)
+	var watches chan watchRequest
+	loopDone := make(chan struct{})
+	if scope == nil {
+		ctx = c.CloseRead(ctx)
+	} else {
+		watches = make(chan watchRequest)
+		go s.readWatches(ctx, cancel, loopDone, c, p, watches)
+	}
+	err = s.streamEvents(ctx, c, out, p, after, scope, watches)
+	close(loopDone) // the reader, if any, stays to read the close handshake
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
 		c.Close(websocket.StatusNormalClosure, "")
@@ -112,10 +136,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 	return nil
 }
 
-func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, out *batchWriter, p *principal, after int64) error {
+func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, out *batchWriter, p *principal, after int64,
+	scope *streamScope, watches <-chan watchRequest) error {
 	send := func(e atende.Event) error {
 		if e.ID != 0 { // transient events (typing) are not stored and move no cursor
 			after = e.ID
+		}
+		if scope != nil {
+			scope.track(e)
+			if !scope.allows(e) {
+				return nil
+			}
 		}
 		if !p.sees(e) {
 			return nil
@@ -156,6 +187,20 @@ func (s *Server) streamEvents(ctx context.Context, c *websocket.Conn, out *batch
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
+			case w := <-watches:
+				out.hold()
+				for _, f := range scope.apply(w) {
+					b, err := json.Marshal(f)
+					if err != nil {
+						return err
+					}
+					if err := c.Write(context.Background(), websocket.MessageText, b); err != nil {
+						return err
+					}
+				}
+				if err := out.release(10 * time.Second); err != nil {
+					return err
+				}
 			case <-recheck.C:
 				// A deactivated user or revoked token stops receiving.
 				if !s.stillValid(ctx, p) {

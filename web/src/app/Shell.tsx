@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, useLanguage } from '../i18n';
 import { api, type AtendeEvent, type Me } from '../lib/api';
-import { connectEvents, type ConnState } from '../lib/events';
+import { eventStream, type ConnState } from '../lib/events';
 import { formatter } from '../lib/format';
 import { apps } from './apps';
 import { LanguageSwitch } from './LanguageSwitch';
@@ -13,10 +13,15 @@ export function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const listeners = useRef(new Set<(e: AtendeEvent) => void>());
   const resyncs = useRef(new Set<() => void>());
   const [path, setPath] = useState(location.pathname);
+  // The desktop is the stream's only reader and needs conversation events
+  // for its offers, tasks and open tabs only, so the stream is scoped to
+  // those. Made here, before the apps' effects run, so that their watches
+  // are sent once it connects.
+  const [stream] = useState(() => eventStream({ scope: 'own' }));
 
   useEffect(() => {
     let wasOnline = false;
-    const stream = connectEvents(
+    stream.start(
       (e) => listeners.current.forEach((f) => f(e)),
       (s) => {
         setConn(s);
@@ -48,6 +53,7 @@ export function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
         resyncs.current.add(f);
         return () => void resyncs.current.delete(f);
       },
+      watch: (id, onWatched) => stream.watch(id, onWatched),
     };
   }, [me, lang]);
 

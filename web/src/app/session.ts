@@ -12,6 +12,12 @@ export interface Session {
   onEvent(f: (e: AtendeEvent) => void): () => void;
   /** Called after the stream reconnected: lists may have changed meanwhile. */
   onResync(f: () => void): () => void;
+  /**
+   * Receive a conversation's events (an open tab) until the returned
+   * function is called; onWatched runs each time the server confirms it,
+   * also after a reconnect: fetch what may have been missed there.
+   */
+  watch(conversationId: string, onWatched?: () => void): () => void;
 }
 
 export const SessionContext = createContext<Session | null>(null);

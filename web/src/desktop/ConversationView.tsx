@@ -14,7 +14,7 @@ import type { ConvInfo, Tab } from './Desktop';
 const pageSize = 500;
 
 export function ConversationView(props: { tab: Tab; active: boolean; info: ConvInfo | undefined; onClose: () => void; onFinished: () => void }) {
-  const { onEvent, onResync } = useSession();
+  const { onEvent, onResync, watch } = useSession();
   const id = props.tab.conversationId;
   const conv = props.info?.conv;
   const contact = props.info?.contact;
@@ -54,6 +54,12 @@ export function ConversationView(props: { tab: Tab; active: boolean; info: ConvI
     fetchEvents();
     return onResync(fetchEvents);
   }, [fetchEvents]);
+
+  // The stream carries this conversation's events while the tab is open,
+  // whether or not the agent holds it (a past one opened from search, or
+  // one transferred away). Once the server confirms, fetch again: events
+  // from before the watch took effect were not streamed.
+  useEffect(() => watch(id, fetchEvents), [id, fetchEvents]);
 
   useEffect(
     () =>
