@@ -121,6 +121,27 @@ type reportOut[T any] struct {
 	Totals []T `json:"totals"`
 }
 
+// rollLines folds entries into a report's lines, one per key and period of
+// the grouping, and its totals: one per key over the whole range, then every
+// key together (ID "") last. line makes a report line of a folded entry;
+// total says it is one of the totals.
+func rollLines[L any](entries []report.Entry, rr *reportRange, line func(e report.Entry, total bool) L) (lines, totals []L) {
+	byPeriod := report.Roll(entries, rr.group, rr.loc, true)
+	if len(byPeriod) > 0 {
+		lines = make([]L, 0, len(byPeriod))
+	}
+	for _, e := range byPeriod {
+		lines = append(lines, line(e, false))
+	}
+	for _, e := range report.Roll(entries, report.ByTotal, rr.loc, true) {
+		totals = append(totals, line(e, true))
+	}
+	for _, e := range report.Roll(entries, report.ByTotal, rr.loc, false) {
+		totals = append(totals, line(e, true))
+	}
+	return lines, totals
+}
+
 func writeReport[T any](w http.ResponseWriter, rr *reportRange, lines, totals []T, header []string, row func(T) []string) error {
 	if !rr.csv {
 		return writeReportJSON(w, reportOut[T]{From: rr.from.In(rr.loc).Format(time.RFC3339), To: rr.to.In(rr.loc).Format(time.RFC3339),
@@ -244,20 +265,7 @@ func (s *Server) routesReports() {
 					}
 					return report.QueueLineOf(e, rr.loc, name)
 				}
-				var lines, totals []report.QueueLine
-				rolled := report.Roll(entries, rr.group, rr.loc, true)
-				if len(rolled) > 0 {
-					lines = make([]report.QueueLine, 0, len(rolled))
-				}
-				for _, e := range rolled {
-					lines = append(lines, line(e))
-				}
-				for _, e := range report.Roll(entries, report.ByTotal, rr.loc, true) {
-					totals = append(totals, line(e))
-				}
-				for _, e := range report.Roll(entries, report.ByTotal, rr.loc, false) {
-					totals = append(totals, line(e)) // every key together, last
-				}
+				lines, totals := rollLines(entries, rr, func(e report.Entry, _ bool) report.QueueLine { return line(e) })
 				return writeReport(w, rr, lines, totals, queueCSV, queueCSVRow)
 			}})
 	}
@@ -303,16 +311,9 @@ func (s *Server) routesReports() {
 			if err != nil {
 				return err
 			}
-			var lines, totals []report.AgentLine
-			for _, e := range report.Roll(entries, rr.group, rr.loc, true) {
-				lines = append(lines, report.AgentLineOf(e, rr.loc, names[e.ID]))
-			}
-			for _, e := range report.Roll(entries, report.ByTotal, rr.loc, true) {
-				totals = append(totals, report.AgentLineOf(e, rr.loc, names[e.ID]))
-			}
-			for _, e := range report.Roll(entries, report.ByTotal, rr.loc, false) {
-				totals = append(totals, report.AgentLineOf(e, rr.loc, ""))
-			}
+			lines, totals := rollLines(entries, rr, func(e report.Entry, _ bool) report.AgentLine {
+				return report.AgentLineOf(e, rr.loc, names[e.ID])
+			})
 			return writeReport(w, rr, lines, totals,
 				[]string{"period", "id", "name", "handled", "completed", "aht_sec", "occupancy", "utilisation", "logged_in_sec", "available_sec", "busy_sec", "wrap_up_sec", "away_sec", "csat"},
 				func(l report.AgentLine) []string {
@@ -426,16 +427,13 @@ func (s *Server) routesQualityReports() {
 			}
 			// A resolution's repeat can come up to a window later.
 			settled := time.Now().Add(-report.DefaultFCRWindow)
-			var lines, totals []report.FCRLine
-			for _, e := range report.Roll(entries, rr.group, rr.loc, true) {
-				lines = append(lines, report.FCRLineOf(e, rr.loc, keyName(names, dim, e.ID), report.PeriodEnd(e.Interval, rr.group, rr.loc), settled))
-			}
-			for _, e := range report.Roll(entries, report.ByTotal, rr.loc, true) {
-				totals = append(totals, report.FCRLineOf(e, rr.loc, keyName(names, dim, e.ID), rr.to, settled))
-			}
-			for _, e := range report.Roll(entries, report.ByTotal, rr.loc, false) {
-				totals = append(totals, report.FCRLineOf(e, rr.loc, "", rr.to, settled))
-			}
+			lines, totals := rollLines(entries, rr, func(e report.Entry, total bool) report.FCRLine {
+				end := rr.to
+				if !total {
+					end = report.PeriodEnd(e.Interval, rr.group, rr.loc)
+				}
+				return report.FCRLineOf(e, rr.loc, keyName(names, dim, e.ID), end, settled)
+			})
 			return writeReport(w, rr, lines, totals, []string{"period", "id", "name", "resolved", "first_contact", "repeated", "fcr", "provisional"},
 				func(l report.FCRLine) []string {
 					return []string{l.Period, l.ID, csvSafe(l.Name), num(l.Resolved), num(l.FirstContact), num(l.Repeated), fnum(l.FCR), strconv.FormatBool(l.Provisional)}
@@ -469,16 +467,9 @@ func (s *Server) routesQualityReports() {
 			if err != nil {
 				return err
 			}
-			var lines, totals []report.SurveyLine
-			for _, e := range report.Roll(answered, rr.group, rr.loc, true) {
-				lines = append(lines, report.SurveyLineOf(e, rr.loc, keyName(names, dim, e.ID)))
-			}
-			for _, e := range report.Roll(answered, report.ByTotal, rr.loc, true) {
-				totals = append(totals, report.SurveyLineOf(e, rr.loc, keyName(names, dim, e.ID)))
-			}
-			for _, e := range report.Roll(answered, report.ByTotal, rr.loc, false) {
-				totals = append(totals, report.SurveyLineOf(e, rr.loc, ""))
-			}
+			lines, totals := rollLines(answered, rr, func(e report.Entry, _ bool) report.SurveyLine {
+				return report.SurveyLineOf(e, rr.loc, keyName(names, dim, e.ID))
+			})
 			return writeReport(w, rr, lines, totals, []string{"period", "id", "name", "csat_answers", "csat_satisfied", "csat", "average_csat",
 				"nps_answers", "nps_promoters", "nps_passives", "nps_detractors", "nps"},
 				func(l report.SurveyLine) []string {
