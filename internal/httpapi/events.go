@@ -118,13 +118,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p *principal) e
 	}()
 	var watches chan watchRequest
 	loopDone := make(chan struct{})
+	streamCtx := ctx // not ctx itself: the goroutine above reads it
 	if scope == nil {
-		ctx = c.CloseRead(ctx)
+		streamCtx = c.CloseRead(ctx)
 	} else {
 		watches = make(chan watchRequest)
 		go s.readWatches(ctx, cancel, loopDone, c, p, watches)
 	}
-	err = s.streamEvents(ctx, c, out, p, after, scope, watches)
+	err = s.streamEvents(streamCtx, c, out, p, after, scope, watches)
 	close(loopDone) // the reader, if any, stays to read the close handshake
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
