@@ -11,6 +11,7 @@ import (
 	"github.com/atende/atende"
 	"github.com/atende/atende/internal/channel/webchat"
 	"github.com/atende/atende/internal/i18n"
+	"github.com/atende/atende/internal/ratelimit"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/survey"
 )
@@ -23,7 +24,7 @@ type surveysAPI struct {
 	s    *Server
 	keys *survey.Keys
 	// byIP limits the public page per client address.
-	byIP *webchat.Bucket
+	byIP *ratelimit.Bucket
 	// chat authenticates visitors for the chat survey endpoints, the same
 	// way as every other visitor call (its own rate-limit buckets).
 	chat *webchatAPI
@@ -39,8 +40,8 @@ const maxSurveyForm = 16 << 10
 
 func (s *Server) routesSurveys() {
 	sa := &surveysAPI{s: s, keys: &survey.Keys{Store: s.cfg.Store, Box: s.cfg.Secrets},
-		byIP: webchat.NewBucket(surveyPageRate, surveyPageBurst),
-		chat: &webchatAPI{s: s, byIP: webchat.NewBucket(chatIPRate, chatIPBurst), byVisitor: webchat.NewBucket(chatVisitorRate, chatVisitorBurst), now: time.Now}}
+		byIP: ratelimit.New(surveyPageRate, surveyPageBurst),
+		chat: &webchatAPI{s: s, byIP: ratelimit.New(chatIPRate, chatIPBurst), byVisitor: ratelimit.New(chatVisitorRate, chatVisitorBurst), now: time.Now}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -25,6 +25,7 @@ import (
 	"github.com/atende/atende/internal/channel/webchat/widget"
 	"github.com/atende/atende/internal/i18n"
 	"github.com/atende/atende/internal/media"
+	"github.com/atende/atende/internal/ratelimit"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/coder/websocket"
@@ -41,8 +42,8 @@ type webchatAPI struct {
 	// ctx ends when the server stops.
 	ctx context.Context
 	// Public endpoints are limited per client address and per visitor.
-	byIP      *webchat.Bucket
-	byVisitor *webchat.Bucket
+	byIP      *ratelimit.Bucket
+	byVisitor *ratelimit.Bucket
 	keys      sync.Map // tenant id -> []byte visitor-token key
 	// positionEvery is how often a waiting visitor hears their place in queue.
 	positionEvery time.Duration
@@ -70,7 +71,7 @@ const (
 func (s *Server) routesWebchat() {
 	s.routesMedia()
 	ctx, cancel := context.WithCancel(context.Background())
-	wc := &webchatAPI{s: s, ctx: ctx, byIP: webchat.NewBucket(chatIPRate, chatIPBurst), byVisitor: webchat.NewBucket(chatVisitorRate, chatVisitorBurst),
+	wc := &webchatAPI{s: s, ctx: ctx, byIP: ratelimit.New(chatIPRate, chatIPBurst), byVisitor: ratelimit.New(chatVisitorRate, chatVisitorBurst),
 		positionEvery: 3 * time.Second, sweepEvery: time.Minute, now: time.Now}
 	wc.assigner = webchat.NewAssigner(ctx, s.cfg.Store, s.cfg.Bus, s.log)
 	wc.hub = webchat.NewHub(ctx, s.cfg.Bus, s.log)
@@ -293,7 +294,7 @@ func (v *visitorCtx) actor(r *http.Request) atende.Actor {
 }
 
 // tooMany answers 429 with Retry-After when key has no tokens left in b.
-func (wc *webchatAPI) tooMany(w http.ResponseWriter, r *http.Request, b *webchat.Bucket, key string) bool {
+func (wc *webchatAPI) tooMany(w http.ResponseWriter, r *http.Request, b *ratelimit.Bucket, key string) bool {
 	ok, wait := b.Allow(key)
 	if ok {
 		return false

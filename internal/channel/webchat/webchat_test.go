@@ -122,33 +122,6 @@ func FuzzSanitize(f *testing.F) {
 	})
 }
 
-func TestBucketLimitsThenRefills(t *testing.T) {
-	now := time.Unix(1000, 0)
-	b := NewBucket(1, 3)
-	b.now = func() time.Time { return now }
-	for i := 0; i < 3; i++ {
-		if ok, _ := b.Allow("ip"); !ok {
-			t.Fatalf("request %d refused within the burst", i)
-		}
-	}
-	ok, wait := b.Allow("ip")
-	if ok || wait <= 0 || wait > time.Second {
-		t.Fatalf("fourth: %v %v", ok, wait)
-	}
-	if ok, _ := b.Allow("other"); !ok {
-		t.Fatal("keys share a bucket")
-	}
-	now = now.Add(time.Second)
-	if ok, _ := b.Allow("ip"); !ok {
-		t.Fatal("no refill after a second")
-	}
-	now = now.Add(time.Hour)
-	b.Sweep()
-	if len(b.keys) != 0 {
-		t.Fatalf("sweep kept %d keys", len(b.keys))
-	}
-}
-
 func TestVisibleHidesNotesAndSystemEntries(t *testing.T) {
 	evs := []atende.TimelineEvent{
 		{Seq: 1, Kind: atende.KindMessage, Direction: "in", AuthorKind: "contact", Body: "hola", ClientID: "c1"},
