@@ -176,7 +176,8 @@ for (const [lang, size, locale] of [
       if (!shared) {
         await page.getByRole('link', { name: tr['app.reports'] }).click();
         await page.getByRole('heading', { name: tr['reports.title'], level: 1 }).waitFor();
-        assert.match(page.url(), /\/reports\?range=today&group=hour/);
+        // The page writes its state into the URL once it has rendered.
+        await page.waitForURL(/\/reports\?range=today&group=hour/);
         // The queue filter: a multi-select; the URL follows.
         await page.getByTestId('queue-filter').locator('summary').click();
         await page.getByRole('checkbox', { name: queueName }).check();
