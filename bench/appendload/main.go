@@ -23,13 +23,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,32 +199,19 @@ func load(ctx context.Context, c *client, o options, convs []string, run string)
 }
 
 func report(o options, convs int, r result) {
-	slices.Sort(r.latencies)
-	pct := func(p float64) float64 {
-		if len(r.latencies) == 0 {
-			return math.NaN()
-		}
-		i := int(math.Ceil(p*float64(len(r.latencies)))) - 1
-		return ms(r.latencies[max(i, 0)])
-	}
+	lat := server.Summarize(r.latencies)
 	rate := 0.0
 	if r.window > 0 {
 		rate = float64(r.ok) / r.window.Seconds()
 	}
-	maxMs := math.NaN()
-	if n := len(r.latencies); n > 0 {
-		maxMs = ms(r.latencies[n-1])
-	}
 	fmt.Printf("  acknowledged appends: %d in %.2f s = %.0f appends/s\n", r.ok, r.window.Seconds(), rate)
-	fmt.Printf("  latency: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)\n", pct(.50), pct(.95), pct(.99), maxMs, len(r.latencies))
+	fmt.Printf("  latency: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)\n", lat.P50, lat.P95, lat.P99, lat.Max, lat.N)
 	if r.errors > 0 {
 		fmt.Printf("  errors: %d (first: %s)\n", r.errors, r.firstErr)
 	}
 	fmt.Printf("RESULT label=%s c=%d conversations=%d duration_s=%.2f appends=%d rate=%.0f p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d\n",
-		o.label, o.clients, convs, r.window.Seconds(), r.ok, rate, pct(.50), pct(.95), pct(.99), maxMs, r.errors)
+		o.label, o.clients, convs, r.window.Seconds(), r.ok, rate, lat.P50, lat.P95, lat.P99, lat.Max, r.errors)
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func createConversations(ctx context.Context, c *client, n int, run string) ([]string, error) {
 	convs := make([]string, n)

@@ -65,7 +65,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1183,17 +1182,17 @@ func report(o options, in reportInput) {
 		}
 		return float64(n) / secs
 	}
-	lat, post := summarize(r.lat), summarize(r.post)
+	lat, post := server.Summarize(r.lat), server.Summarize(r.post)
 	perConnKB := (in.idle.rss - in.before.rss) / float64(in.visitors) / 1024
 	heapPerConnKB := (in.idle.metrics["go_memstats_heap_inuse_bytes"] - in.before.metrics["go_memstats_heap_inuse_bytes"]) / float64(in.visitors) / 1024
 	goroutinesPerConn := (in.idle.metrics["go_goroutines"] - in.before.metrics["go_goroutines"]) / float64(in.visitors)
 	fmt.Printf("  sent %d messages in the measured %.2f s (%.0f/s scheduled), %d late by more than 5 ms (max lag %.1f ms)\n",
-		r.measured, secs, o.rate, r.late, ms(r.maxLag))
-	fmt.Printf("  acknowledged (201): %d; POST errors %d%s\n", r.created, r.postErrors, firstOf(r.firstErr))
+		r.measured, secs, o.rate, r.late, server.Ms(r.maxLag))
+	fmt.Printf("  acknowledged (201): %d; POST errors %d%s\n", r.created, r.postErrors, server.FirstOf(r.firstErr))
 	fmt.Printf("  received on the visitor's socket: %d = %.0f/s; lost %d (waited %.1f s after the load), duplicated %d, on the wrong socket %d\n",
 		r.received, rate(r.received), r.lost, r.drained.Seconds(), r.dups, r.wrong)
-	fmt.Printf("  POST → frame on the visitor's socket: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms\n", lat.p50, lat.p90, lat.p99, lat.max)
-	fmt.Printf("  POST /conversations/{id}/messages alone: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms\n", post.p50, post.p90, post.p99, post.max)
+	fmt.Printf("  POST → frame on the visitor's socket: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms\n", lat.P50, lat.P90, lat.P99, lat.Max)
+	fmt.Printf("  POST /conversations/{id}/messages alone: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f ms\n", post.P50, post.P90, post.P99, post.Max)
 	fmt.Printf("  CPU over %.1f s: server %.2f s (%.0f%% of one CPU, %.0f µs per acknowledged message), this tool %.2f s, other processes %.2f s; machine %.0f%% busy\n",
 		r.cpuWindow.Seconds(), r.serverCPU, 100*r.serverCPU/r.cpuWindow.Seconds(), 1e6*r.serverCPU/float64(max(r.created, 1)), r.clientCPU, r.otherCPU, r.busyPct)
 	fmt.Printf("  idle sockets cost the server %.2f CPU s over %.1f s (%.1f%% of one CPU)\n", in.idleCPU, in.idleFor.Seconds(), 100*in.idleCPU/in.idleFor.Seconds())
@@ -1201,7 +1200,7 @@ func report(o options, in reportInput) {
 	published := in.after.metrics["atende_bus_events_published_total"] - in.idle.metrics["atende_bus_events_published_total"]
 	fmt.Printf("  server after the load: RSS %.1f MB (peak %.1f MB), %s goroutines, %s open fds; bus: %.0f events published, %.0f slow subscribers dropped\n",
 		mb(in.after.rss), mb(in.after.hwm), metricStr(in.after.metrics, "go_goroutines"), metricStr(in.after.metrics, "process_open_fds"), published, dropped)
-	fmt.Printf("  visitor sockets: %d frames received in all, %d agent messages; %d ended early%s\n", in.frames, in.messages, in.ended, firstOf(in.firstWSErr))
+	fmt.Printf("  visitor sockets: %d frames received in all, %d agent messages; %d ended early%s\n", in.frames, in.messages, in.ended, server.FirstOf(in.firstWSErr))
 	if r.perf != "" {
 		fmt.Printf("  %s\n", r.perf)
 	}
@@ -1211,14 +1210,14 @@ func report(o options, in reportInput) {
 		}
 		return "no"
 	}
-	latencyMet := lat.n > 0 && lat.p99 < 100 && r.lost == 0 && r.postErrors == 0 && rate(r.received) >= 0.95*o.rate
+	latencyMet := lat.N > 0 && lat.P99 < 100 && r.lost == 0 && r.postErrors == 0 && rate(r.received) >= 0.95*o.rate
 	fmt.Printf("RESULT label=%s visitors=%d agents=%d rate=%.0f duration_s=%.2f sent=%d created=%d received=%d lost=%d duplicated=%d wrong_socket=%d post_errors=%d "+
 		"achieved_rate=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f post_p99_ms=%.2f late=%d "+
 		"rss_base_mb=%.1f rss_before_mb=%.1f rss_idle_mb=%.1f rss_after_mb=%.1f hwm_mb=%.1f kb_per_idle_conn=%.1f heap_kb_per_idle_conn=%.1f goroutines_per_conn=%.2f "+
 		"goroutines_idle=%s fds_idle=%s server_cpu_s=%.2f server_cpu_us_per_msg=%.0f client_cpu_s=%.2f other_cpu_s=%.2f machine_busy_pct=%.0f idle_server_cpu_pct=%.1f bus_dropped=%.0f ws_ended=%d "+
 		"agent_scope=%s agent_frames=%d agent_frames_per_msg=%.1f latency_target_met=%s memory_target_met=%s\n",
 		o.label, in.visitors, in.agents, o.rate, secs, r.measured, r.created, r.received, r.lost, r.dups, r.wrong, r.postErrors,
-		rate(r.received), lat.p50, lat.p90, lat.p99, lat.max, post.p99, r.late,
+		rate(r.received), lat.P50, lat.P90, lat.P99, lat.Max, post.P99, r.late,
 		mb(in.base.rss), mb(in.before.rss), mb(in.idle.rss), mb(in.after.rss), mb(in.after.hwm), perConnKB, heapPerConnKB, goroutinesPerConn,
 		metricStr(in.idle.metrics, "go_goroutines"), metricStr(in.idle.metrics, "process_open_fds"), r.serverCPU, 1e6*r.serverCPU/float64(max(r.created, 1)),
 		r.clientCPU, r.otherCPU, r.busyPct, 100*in.idleCPU/in.idleFor.Seconds(), dropped, in.ended,
@@ -1233,38 +1232,6 @@ func metricStr(m map[string]float64, k string) string {
 }
 
 func mb(b float64) float64 { return b / (1 << 20) }
-
-func firstOf(s string) string {
-	if s == "" {
-		return ""
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return " (first: " + s + ")"
-}
-
-type summary struct {
-	n                  int
-	p50, p90, p99, max float64
-}
-
-// summarize sorts d and returns nearest-rank percentiles in milliseconds.
-func summarize(d []time.Duration) summary {
-	slices.Sort(d)
-	s := summary{n: len(d), p50: math.NaN(), p90: math.NaN(), p99: math.NaN(), max: math.NaN()}
-	if len(d) == 0 {
-		return s
-	}
-	pct := func(p float64) float64 {
-		i := int(math.Ceil(p*float64(len(d)))) - 1
-		return ms(d[max(i, 0)])
-	}
-	s.p50, s.p90, s.p99, s.max = pct(.50), pct(.90), pct(.99), ms(d[len(d)-1])
-	return s
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // newHTTPClient is the client of the admin and the agents, from 127.0.0.1.
 func newHTTPClient(o options) *http.Client {

@@ -52,14 +52,3 @@ func TestTrackerCountsDeliveries(t *testing.T) {
 		t.Errorf("latencies = %v, want [5ms]", tr.lat)
 	}
 }
-
-func TestSummarizeNearestRank(t *testing.T) {
-	var d []time.Duration
-	for i := 100; i >= 1; i-- {
-		d = append(d, time.Duration(i)*time.Millisecond)
-	}
-	s := summarize(d)
-	if s.p50 != 50 || s.p90 != 90 || s.p99 != 99 || s.max != 100 || s.n != 100 {
-		t.Errorf("summarize = %+v, want p50 50, p90 90, p99 99, max 100 of 100", s)
-	}
-}

@@ -743,17 +743,17 @@ func report(o options, r result) {
 		}
 		return float64(n) / secs
 	}
-	e2e, sched, post := summarize(r.e2e), summarize(r.sched), summarize(r.post)
+	e2e, sched, post := server.Summarize(r.e2e), server.Summarize(r.sched), server.Summarize(r.post)
 	fmt.Printf("  sent %d tasks in the measured %.2f s (%.0f/s scheduled), %d late by more than %v (max lag %.2f ms)\n",
-		r.measured, secs, o.rate, r.late, o.late, ms(r.maxLag))
-	fmt.Printf("  created (201): %d = %.0f tasks/s; POST errors %d%s\n", r.created, rate(r.created), r.postErrors, firstOf(r.firstPostErr))
+		r.measured, secs, o.rate, r.late, o.late, server.Ms(r.maxLag))
+	fmt.Printf("  created (201): %d = %.0f tasks/s; POST errors %d%s\n", r.created, rate(r.created), r.postErrors, server.FirstOf(r.firstPostErr))
 	fmt.Printf("  offered on the agent's socket: %d = %.0f offers/s; not offered within %v after the end: %d\n",
 		len(r.e2e), rate(int64(len(r.e2e))), o.drain, r.unoffered)
-	fmt.Printf("  created → offer on the socket:  p50 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", e2e.p50, e2e.p95, e2e.p99, e2e.max)
-	fmt.Printf("  scheduled slot → offer:         p50 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", sched.p50, sched.p95, sched.p99, sched.max)
-	fmt.Printf("  POST /tasks alone:              p50 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", post.p50, post.p95, post.p99, post.max)
+	fmt.Printf("  created → offer on the socket:  p50 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", e2e.P50, e2e.P95, e2e.P99, e2e.Max)
+	fmt.Printf("  scheduled slot → offer:         p50 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", sched.P50, sched.P95, sched.P99, sched.Max)
+	fmt.Printf("  POST /tasks alone:              p50 %.2f  p95 %.2f  p99 %.2f  max %.2f ms\n", post.P50, post.P95, post.P99, post.Max)
 	fmt.Printf("  WebSocket messages received: %d = %.0f/s over %d sockets; accept errors %d, complete errors %d%s; sockets ended early %d%s\n",
-		r.frames, rate(r.frames), o.agents, r.acceptErr, r.completeErr, firstOf(r.firstAgentErr), r.wsEnded, firstOf(r.firstWSErr))
+		r.frames, rate(r.frames), o.agents, r.acceptErr, r.completeErr, server.FirstOf(r.firstAgentErr), r.wsEnded, server.FirstOf(r.firstWSErr))
 	metric := func(k string) float64 {
 		if v, ok := r.metrics[k]; ok {
 			return v
@@ -773,15 +773,15 @@ func report(o options, r result) {
 	fmt.Printf("  engine (histogram bucket bounds): command arrival → durable answer p50 ≤ %.1f ms, p99 ≤ %.1f ms; save p50 ≤ %.1f ms, p99 ≤ %.1f ms; %.1f commands per batch\n",
 		1000*cmdP50, 1000*cmdP99, 1000*saveP50, 1000*saveP99, batchMean)
 	met := "no"
-	if e2e.n > 0 && e2e.p99 < 50 && r.unoffered == 0 && r.postErrors == 0 && rate(int64(len(r.e2e))) >= 0.95*o.rate {
+	if e2e.N > 0 && e2e.P99 < 50 && r.unoffered == 0 && r.postErrors == 0 && rate(int64(len(r.e2e))) >= 0.95*o.rate {
 		met = "yes"
 	}
 	fmt.Printf("RESULT label=%s rate=%.0f agents=%d capacity=%d handle_ms=%.0f duration_s=%.2f sent=%d late=%d max_lag_ms=%.2f created=%d achieved_rate=%.0f offered=%d unoffered=%d "+
 		"p50_ms=%.2f p95_ms=%.2f p99_ms=%.2f max_ms=%.2f sched_p99_ms=%.2f post_p50_ms=%.2f post_p99_ms=%.2f post_max_ms=%.2f errors=%d ws_frames_per_s=%.0f "+
 		"server_cpu_s=%.2f client_cpu_s=%.2f pg_cpu_s=%.2f other_cpu_s=%.2f machine_busy_pct=%.0f ws_dropped=%.0f saves_per_s=%.0f save_mean_ms=%.2f "+
 		"engine_cmd_p99_le_ms=%.1f engine_save_p99_le_ms=%.1f batch_mean=%.1f target_met=%s\n",
-		o.label, o.rate, o.agents, o.capacity, ms(o.handle), secs, r.measured, r.late, ms(r.maxLag), r.created, rate(r.created), len(r.e2e), r.unoffered,
-		e2e.p50, e2e.p95, e2e.p99, e2e.max, sched.p99, post.p50, post.p99, post.max, r.postErrors+r.acceptErr+r.completeErr, rate(r.frames),
+		o.label, o.rate, o.agents, o.capacity, server.Ms(o.handle), secs, r.measured, r.late, server.Ms(r.maxLag), r.created, rate(r.created), len(r.e2e), r.unoffered,
+		e2e.P50, e2e.P95, e2e.P99, e2e.Max, sched.P99, post.P50, post.P99, post.Max, r.postErrors+r.acceptErr+r.completeErr, rate(r.frames),
 		r.serverCPU, r.clientCPU, r.pgCPU, r.otherCPU, r.busyPct, dropped, saves/secs, saveMean, 1000*cmdP99, 1000*saveP99, batchMean, met)
 }
 
@@ -823,42 +823,10 @@ func writeSamples(path string, r result) error {
 	var b strings.Builder
 	b.WriteString("slot_ms,e2e_ms,from_slot_ms\n")
 	for _, i := range idx {
-		fmt.Fprintf(&b, "%.3f,%.3f,%.3f\n", ms(r.slots[i].Sub(r.from)), ms(r.e2e[i]), ms(r.sched[i]))
+		fmt.Fprintf(&b, "%.3f,%.3f,%.3f\n", server.Ms(r.slots[i].Sub(r.from)), server.Ms(r.e2e[i]), server.Ms(r.sched[i]))
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
-
-func firstOf(s string) string {
-	if s == "" {
-		return ""
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return " (first: " + s + ")"
-}
-
-type summary struct {
-	n                  int
-	p50, p95, p99, max float64
-}
-
-// summarize sorts d and returns nearest-rank percentiles in milliseconds.
-func summarize(d []time.Duration) summary {
-	slices.Sort(d)
-	s := summary{n: len(d), p50: math.NaN(), p95: math.NaN(), p99: math.NaN(), max: math.NaN()}
-	if len(d) == 0 {
-		return s
-	}
-	pct := func(p float64) float64 {
-		i := int(math.Ceil(p*float64(len(d)))) - 1
-		return ms(d[max(i, 0)])
-	}
-	s.p50, s.p95, s.p99, s.max = pct(.50), pct(.95), pct(.99), ms(d[len(d)-1])
-	return s
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func newHTTPClient(o options) *http.Client {
 	tr := &http.Transport{
