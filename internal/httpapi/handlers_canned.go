@@ -90,21 +90,9 @@ func (s *Server) routesCanned() {
 		}})
 	s.handle(route{Method: "DELETE", Path: "/canned-responses/{id}", Perm: atende.PermConversationsWrite, Tag: "canned responses",
 		Summary: "Delete a canned response: your own, or a shared one with config:manage", Status: http.StatusNoContent, Patch: true,
-		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			ver, err := ifMatch(r)
-			if err != nil {
-				return err
-			}
-			if err := st.DeleteCannedResponse(r.Context(), p.actor(r), id, ver, p.can(atende.PermConfigManage)); err != nil {
-				return err
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		}})
+		handler: deleteVersioned(func(r *http.Request, p *principal, id string, ver int64) error {
+			return st.DeleteCannedResponse(r.Context(), p.actor(r), id, ver, p.can(atende.PermConfigManage))
+		})})
 	s.handle(route{Method: "POST", Path: "/canned-responses/{id}/render", Perm: atende.PermConversationsRead, Tag: "canned responses",
 		Summary: "Fill a canned response's variables from a conversation (you are the agent)", In: renderInput{}, Out: renderOutput{},
 		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -145,21 +145,9 @@ func (s *Server) routesWebhooks() {
 		}})
 	s.handle(route{Method: "DELETE", Path: "/webhooks/{id}", Perm: atende.PermConfigManage, Tag: tag, Summary: "Delete a webhook and its delivery log",
 		Status: http.StatusNoContent, Patch: true,
-		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			ver, err := ifMatch(r)
-			if err != nil {
-				return err
-			}
-			if err := st.DeleteWebhook(r.Context(), p.actor(r), id, ver); err != nil {
-				return err
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		}})
+		handler: deleteVersioned(func(r *http.Request, p *principal, id string, ver int64) error {
+			return st.DeleteWebhook(r.Context(), p.actor(r), id, ver)
+		})})
 	s.handle(route{Method: "POST", Path: "/webhooks/{id}/rotate-secret", Perm: atende.PermConfigManage, Tag: tag,
 		Summary: "Replace a webhook's signing secret; the answer holds the new one, shown only this once (If-Match optional)", Out: atende.Webhook{},
 		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -96,21 +96,29 @@ func registerResource[T any](s *Server, res resource[T]) {
 		}})
 	s.handle(route{Method: "DELETE", Path: res.path + "/{id}", Perm: res.writePerm, Tag: res.tag, Summary: "Delete a " + res.noun,
 		Status: http.StatusNoContent, Patch: true,
-		handler: func(w http.ResponseWriter, r *http.Request, p *principal) error {
-			id, err := pathID(r, "id")
-			if err != nil {
-				return err
-			}
-			ver, err := ifMatch(r)
-			if err != nil {
-				return err
-			}
-			if err := res.remove(r.Context(), p.actor(r), id, ver); err != nil {
-				return err
-			}
-			w.WriteHeader(http.StatusNoContent)
-			return nil
-		}})
+		handler: deleteVersioned(func(r *http.Request, p *principal, id string, ver int64) error {
+			return res.remove(r.Context(), p.actor(r), id, ver)
+		})})
+}
+
+// deleteVersioned is the handler of a DELETE /…/{id}: remove gets the id
+// and the version If-Match requires; success answers 204 with no body.
+func deleteVersioned(remove func(r *http.Request, p *principal, id string, ver int64) error) func(http.ResponseWriter, *http.Request, *principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p *principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		ver, err := ifMatch(r)
+		if err != nil {
+			return err
+		}
+		if err := remove(r, p, id, ver); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 }
 
 // patchEntity runs a merge-patch update: the patch is applied to the stored value
