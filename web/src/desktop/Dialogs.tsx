@@ -1,37 +1,13 @@
 // Transfer (to a colleague or a queue, with a note) and End (a disposition,
 // mandatory, with a note when it requires one) as native modal dialogs:
 // focus stays inside and Escape cancels.
-import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { language, t } from '../i18n';
 import { api, ApiError, errorText, type AgentStatus } from '../lib/api';
+import { Modal } from '../app/Modal';
 import { useSession } from '../app/session';
 import { label } from './model';
 import { useWorkspace } from './workspace';
-
-function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; testid: string }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal?.();
-    return () => d?.close?.();
-  }, []);
-  return (
-    <dialog
-      ref={ref}
-      class="modal"
-      aria-label={props.title}
-      data-testid={props.testid}
-      onCancel={(e) => {
-        e.preventDefault();
-        props.onClose();
-      }}
-    >
-      <h2>{props.title}</h2>
-      {props.children}
-    </dialog>
-  );
-}
 
 const statusOrder: Record<AgentStatus, number> = { available: 0, wrap_up: 1, busy: 2, away: 3, offline: 4 };
 

@@ -4,38 +4,14 @@
 // they serve; joining a chat (conversations:write) and taking a task over
 // (tasks:manage); a message to all agents or a team (agent_state:manage).
 // Destructive steps ask first; problems show their detail in place.
-import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { Modal } from '../app/Modal';
 import { useSession } from '../app/session';
 import { language, t, useLanguage } from '../i18n';
 import { all, api, ApiError, errorText, NetworkError, type AgentStatus, type ReasonCode, type User } from '../lib/api';
 import { StateIcon } from './icons';
 import type { AgentView, Team, TaskView } from './model';
 import { channelKey, stateKey, WorkIcons } from './labels';
-
-function Modal(props: { title: string; onClose: () => void; children: ComponentChildren; testid: string; wide?: boolean }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal?.();
-    return () => d?.close?.();
-  }, []);
-  return (
-    <dialog
-      ref={ref}
-      class={props.wide ? 'modal wb-modal wb-modal-wide' : 'modal wb-modal'}
-      aria-label={props.title}
-      data-testid={props.testid}
-      onCancel={(e) => {
-        e.preventDefault();
-        props.onClose();
-      }}
-    >
-      <h2>{props.title}</h2>
-      {props.children}
-    </dialog>
-  );
-}
 
 function Problem({ text }: { text: string }) {
   return text ? (
@@ -102,7 +78,7 @@ export function AgentDialog(props: {
   const canMove = session.can('users:manage') || session.can('config:manage');
   if (moving) return <MoveDialog agent={a} teams={props.teams} queueName={props.queueName} onClose={props.onClose} onBack={() => setMoving(false)} />;
   return (
-    <Modal title={t('wallboard.agent.title', { name: a.name })} onClose={props.onClose} testid="wb-agent-dialog" wide>
+    <Modal title={t('wallboard.agent.title', { name: a.name })} onClose={props.onClose} testid="wb-agent-dialog" class="wb-modal wb-modal-wide">
       <p class="wb-agent-now">
         <span class={`wb-state wb-state-${a.status}`}>
           <StateIcon status={a.status} />
@@ -368,7 +344,7 @@ function MoveDialog(props: { agent: AgentView; teams: Team[]; queueName: (id: st
 
   const serving = (props.agent.queues ?? []).map(props.queueName).filter(Boolean);
   return (
-    <Modal title={t('wallboard.move.title', { name: props.agent.name })} onClose={props.onClose} testid="wb-move-dialog" wide>
+    <Modal title={t('wallboard.move.title', { name: props.agent.name })} onClose={props.onClose} testid="wb-move-dialog" class="wb-modal wb-modal-wide">
       <p class="muted">{serving.length ? t('wallboard.move.serving', { queues: serving.join(', ') }) : t('wallboard.move.serving_none')}</p>
       {!user && !error && <p class="muted">{t('app.loading')}</p>}
       {user && (
@@ -460,7 +436,7 @@ export function BroadcastDialog({ teams, onClose }: { teams: Team[]; onClose: ()
     }
   };
   return (
-    <Modal title={t('wallboard.broadcast.title')} onClose={onClose} testid="wb-broadcast-dialog">
+    <Modal title={t('wallboard.broadcast.title')} onClose={onClose} testid="wb-broadcast-dialog" class="wb-modal">
       <form onSubmit={submit}>
         <label class="field">
           {t('wallboard.broadcast.to')}
